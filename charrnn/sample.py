@@ -1,0 +1,142 @@
+"""Sampling: many samples at once, with temperature, top-k, top-p, a prompt and a stop token.
+
+Each sample carries its log-likelihood under the model (temperature 1, no truncation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+
+from charrnn.model import CharRNN, State
+from charrnn.tokens import BOS_ID, EOS_ID, PAD_ID, Vocabulary
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    temperature: float = 1.0  # 0 = greedy: always the most likely token
+    top_k: int = 0  # keep only the k most likely tokens (0: all)
+    top_p: float = 1.0  # keep the smallest set of tokens whose probability reaches p
+    prompt: str = ""
+    max_length: int = 200  # tokens generated after the prompt
+    num_samples: int = 1
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0:
+            raise ValueError("temperature cannot be negative")
+        if self.top_k < 0 or not 0.0 < self.top_p <= 1.0:
+            raise ValueError("top-k must be 0 or more and top-p in (0, 1]")
+        if self.max_length < 1 or self.num_samples < 1:
+            raise ValueError("length and number of samples must be at least 1")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> SampleConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Sample:
+    text: str  # the prompt followed by what the model wrote
+    log_likelihood: float  # sum of log p of the generated tokens (and the end token)
+    tokens: int  # generated tokens, the end token included
+    finished: bool  # line corpora: the model ended the line itself
+
+
+def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+    """Set the logits of tokens outside top-k / top-p to -inf (rows are samples)."""
+    if top_k and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        probabilities = sorted_logits.softmax(-1)
+        # Drop a token when the tokens before it already reach top_p; the first always stays.
+        drop = probabilities.cumsum(-1) - probabilities >= top_p
+        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+        logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
+    return logits
+
+
+def banned_tokens(vocabulary: Vocabulary) -> list[int]:
+    """Tokens a sample may never contain: padding, begin, and the end of text corpora."""
+    return [PAD_ID, BOS_ID] + ([] if vocabulary.line_based else [EOS_ID])
+
+
+def prompt_ids(vocabulary: Vocabulary, prompt: str) -> list[int]:
+    """The ids fed before sampling starts (UnknownCharacterError for unseen characters)."""
+    ids = vocabulary.encode(prompt)
+    if vocabulary.line_based:
+        return [BOS_ID] + ids
+    if ids:
+        return ids
+    for start in ("\n", " "):  # text without a prompt starts as if after a line break
+        if start in vocabulary.tokens:
+            return [vocabulary.id_of(start)]
+    return [len(vocabulary.tokens) - 1]
+
+
+def _select(state: State, keep: torch.Tensor) -> State:
+    if isinstance(state, tuple):
+        return tuple(s[:, keep] for s in state)  # type: ignore[return-value]
+    return state[:, keep]
+
+
+@torch.inference_mode()
+def sample(
+    model: CharRNN, vocabulary: Vocabulary, config: SampleConfig = SampleConfig()
+) -> list[Sample]:
+    """Draw ``config.num_samples`` samples in one batch; finished ones leave the batch."""
+    model.eval()
+    device = next(model.parameters()).device
+    generator = torch.Generator(device=device)
+    generator.manual_seed(config.seed if config.seed is not None else torch.seed() % 2**63)
+    start = prompt_ids(vocabulary, config.prompt)
+    count = config.num_samples
+    logits, state = model(torch.tensor([start], device=device))
+    logits = logits[:, -1].expand(count, -1)
+    state = _select(state, torch.zeros(count, dtype=torch.long, device=device))
+    ban = torch.tensor(banned_tokens(vocabulary), device=device)
+
+    generated = torch.full((count, config.max_length), PAD_ID, dtype=torch.long, device=device)
+    likelihood = torch.zeros(count, device=device)
+    lengths = torch.zeros(count, dtype=torch.long, device=device)
+    finished = torch.zeros(count, dtype=torch.bool, device=device)
+    active = torch.arange(count, device=device)  # rows still writing
+    for position in range(config.max_length):
+        logits = logits.float().index_fill(1, ban, float("-inf"))
+        log_probabilities = logits.log_softmax(-1)
+        if config.temperature == 0:
+            tokens = logits.argmax(-1)
+        else:
+            shaped = filter_logits(logits / config.temperature, config.top_k, config.top_p)
+            tokens = torch.multinomial(shaped.softmax(-1), 1, generator=generator).squeeze(1)
+        generated[active, position] = tokens
+        likelihood[active] += log_probabilities.gather(1, tokens[:, None]).squeeze(1)
+        lengths[active] += 1
+        ended = tokens == EOS_ID
+        if ended.any():
+            finished[active[ended]] = True
+            keep = ~ended
+            if not keep.any():
+                break
+            active, tokens, state = active[keep], tokens[keep], _select(state, keep)
+        if position + 1 < config.max_length:
+            step_logits, state = model(tokens[:, None], state)
+            logits = step_logits[:, -1]
+    return [
+        Sample(
+            text=config.prompt + vocabulary.decode(row[: int(n)].tolist()),
+            log_likelihood=float(ll),
+            tokens=int(n),
+            finished=bool(done),
+        )
+        for row, n, ll, done in zip(
+            generated.cpu(), lengths.cpu(), likelihood.cpu(), finished.cpu(), strict=True
+        )
+    ]
