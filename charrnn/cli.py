@@ -41,9 +41,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 MODEL_OPTIONS = {"cell": "cell", "layers": "layers", "hidden": "hidden_size"}
 MODEL_OPTIONS |= {"embedding": "embedding_size", "dropout": "dropout"}
 TRAIN_OPTIONS = ("steps", "minutes", "batch_size", "sequence_length", "learning_rate", "seed")
-TRAIN_OPTIONS += ("threads", "precision", "augment")
+TRAIN_OPTIONS += ("threads", "precision", "augment", "chem_every")
 # What --resume may change; every other setting stays as the run began.
-RESUME_OPTIONS = ("steps", "minutes", "threads", "precision")
+RESUME_OPTIONS = ("steps", "minutes", "threads", "precision", "chem_every")
 EXAMPLES = """examples:
   python -m charrnn corpora
   python -m charrnn train builtin:toy-pattern --out runs/toy --preset tiny --steps 300
@@ -116,6 +116,8 @@ def _new_trainer(args: argparse.Namespace, run_dir: Path, **hooks) -> tuple[Trai
     train_config = TrainConfig(**_given(args, TRAIN_OPTIONS))
     if train_config.augment and corpus.kind != "smiles":
         raise ValueError("--augment writes molecules in other ways; it needs a SMILES corpus.")
+    if train_config.chem_every and corpus.kind != "smiles":
+        raise ValueError("--chem-every checks sampled molecules; it needs a SMILES corpus.")
     given = _given(args, tuple(MODEL_OPTIONS))
     overrides = {MODEL_OPTIONS[option]: value for option, value in given.items()}
     base = None
@@ -201,7 +203,9 @@ def _resumed_trainer(args: argparse.Namespace, run_dir: Path, **hooks) -> tuple[
     train_config = run_config.train
     if args.steps is not None or args.minutes is not None:  # new limits, both restated
         train_config = replace(train_config, steps=args.steps, minutes=args.minutes)
-    train_config = replace(train_config, **_given(args, ("threads", "precision")))
+    train_config = replace(train_config, **_given(args, ("threads", "precision", "chem_every")))
+    if train_config.chem_every and run_config.corpus_kind != "smiles":
+        raise ValueError("--chem-every checks sampled molecules; this run learns text.")
     vocabulary = load_checkpoint(run_dir).vocabulary
     data = training_data(corpus, run_config.tokenizer, train_config, vocabulary)
     trainer = Trainer.resume(run_dir, data, train_config, **hooks)
@@ -459,6 +463,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--augment",
         action="store_true",
         help="SMILES: train on random spellings of each molecule, not one",
+    )
+    group.add_argument(
+        "--chem-every",
+        type=_number(int, inclusive=True),
+        metavar="N",
+        help="SMILES: every N steps, sample 100 molecules and show their validity, "
+        "uniqueness and novelty (default: 0, never)",
     )
     group = train.add_argument_group("continuing")
     group.add_argument(

@@ -41,7 +41,8 @@ def clock(seconds: float) -> str:
 
 class Progress:
     """Shows a Trainer's events: on a terminal a bar redrawn in place (with a line kept at
-    each evaluation), elsewhere (a log file, a pipe) one line per evaluation only."""
+    each evaluation), elsewhere (a log file, a pipe) one line per evaluation only; a line
+    for each chemistry check of SMILES samples too."""
 
     def __init__(self, stream: TextIO, interactive: bool | None = None):
         self.stream = stream
@@ -74,6 +75,8 @@ class Progress:
             self._line(self.status(event))
             for text in event.samples or []:
                 self._line("    " + printable(text))
+        elif event.kind == "chem":
+            self._line(self.chemistry(event))
 
     def end(self) -> None:
         """Leave the bar's line, so what follows starts on a fresh one."""
@@ -98,6 +101,15 @@ class Progress:
             parts.append(f"{values['tokens_per_second']:,.0f} tokens/s")
         if "eta" in values and event.kind != "done":
             parts.append(f"ETA {clock(values['eta'])}")
+        return "  ".join(parts)
+
+    def chemistry(self, event: TrainEvent) -> str:
+        """E.g. "step 300  validity 0.830  uniqueness 0.990  novelty 0.950" (of the samples)."""
+        parts = [f"step {event.step}"]
+        for name in ("validity", "uniqueness", "novelty"):
+            value = getattr(event, name)
+            if value is not None:
+                parts.append(f"{name} {value:.3f}")
         return "  ".join(parts)
 
     def _draw_bar(self, event: TrainEvent) -> None:

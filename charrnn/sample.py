@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, fields
 
 import torch
 
-from charrnn.model import CharRNN, State
+from charrnn.model import CharRNN, State, use_bfloat16
 from charrnn.tokens import BOS_ID, EOS_ID, PAD_ID, Vocabulary
 
 
@@ -22,6 +22,7 @@ class SampleConfig:
     max_length: int = 200  # tokens generated after the prompt
     num_samples: int = 1
     seed: int | None = None
+    precision: str = "auto"  # "float32", "bfloat16", or "auto": bfloat16 where the hardware has it
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -96,28 +97,35 @@ def sample(
     device = next(model.parameters()).device
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed if config.seed is not None else torch.seed() % 2**63)
+    autocast = torch.autocast(
+        device.type, dtype=torch.bfloat16, enabled=use_bfloat16(config.precision, device)
+    )
     start = prompt_ids(vocabulary, config.prompt)
     count = config.num_samples
-    logits, state = model(torch.tensor([start], device=device))
+    with autocast:
+        logits, state = model(torch.tensor([start], device=device))
     logits = logits[:, -1].expand(count, -1)
     state = _select(state, torch.zeros(count, dtype=torch.long, device=device))
-    ban = torch.tensor(banned_tokens(vocabulary), device=device)
+    ban = torch.zeros(vocabulary.size, device=device)
+    ban[banned_tokens(vocabulary)] = float("-inf")
 
     generated = torch.full((count, config.max_length), PAD_ID, dtype=torch.long, device=device)
     likelihood = torch.zeros(count, device=device)
     lengths = torch.zeros(count, dtype=torch.long, device=device)
     finished = torch.zeros(count, dtype=torch.bool, device=device)
-    active = torch.arange(count, device=device)  # rows still writing
+    active = torch.arange(count, device=device)  # rows still writing; finished rows leave
     for position in range(config.max_length):
-        logits = logits.float().index_fill(1, ban, float("-inf"))
+        logits = logits.float() + ban
         log_probabilities = logits.log_softmax(-1)
         if config.temperature == 0:
             tokens = logits.argmax(-1)
+        elif config.temperature == 1 and not config.top_k and config.top_p == 1:
+            tokens = torch.multinomial(log_probabilities.exp(), 1, generator=generator)[:, 0]
         else:
             shaped = filter_logits(logits / config.temperature, config.top_k, config.top_p)
-            tokens = torch.multinomial(shaped.softmax(-1), 1, generator=generator).squeeze(1)
+            tokens = torch.multinomial(shaped.softmax(-1), 1, generator=generator)[:, 0]
         generated[active, position] = tokens
-        likelihood[active] += log_probabilities.gather(1, tokens[:, None]).squeeze(1)
+        likelihood[active] += log_probabilities.gather(1, tokens[:, None])[:, 0]
         lengths[active] += 1
         ended = tokens == EOS_ID
         if ended.any():
@@ -127,7 +135,8 @@ def sample(
                 break
             active, tokens, state = active[keep], tokens[keep], _select(state, keep)
         if position + 1 < config.max_length:
-            step_logits, state = model(tokens[:, None], state)
+            with autocast:
+                step_logits, state = model(tokens[:, None], state)
             logits = step_logits[:, -1]
     return [
         Sample(

@@ -2,7 +2,8 @@
 
 Text trains on windows of parallel streams with the hidden state carried across windows;
 line corpora on length-bucketed padded batches with a masked loss. Between steps it obeys
-control messages (pause, resume, stop, a new learning rate) and checkpoints atomically.
+control messages (pause, resume, stop, a new learning rate) and checkpoints atomically;
+SMILES runs can check the validity, uniqueness and novelty of fresh samples as they learn.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -27,8 +29,11 @@ from charrnn.batches import (
 )
 from charrnn.checkpoint import load_checkpoint, optimizer_tensors, restore_optimizer
 from charrnn.checkpoint import save_checkpoint as write_checkpoint
-from charrnn.model import CharRNN, ModelConfig, default_device, detach_state
+from charrnn.model import CharRNN, ModelConfig, default_device, detach_state, use_bfloat16
 from charrnn.tokens import PAD_ID
+
+if TYPE_CHECKING:
+    from charrnn.chem import BasicMetrics
 
 PRECISIONS = ("auto", "float32", "bfloat16")
 
@@ -54,6 +59,8 @@ class TrainConfig:
     threads: int | None = None  # torch threads (None: leave as is)
     precision: str = "auto"  # bfloat16 autocast where the hardware has it, else float32
     augment: bool = False  # SMILES corpora: train on random spellings of each molecule
+    chem_every: int = 0  # SMILES corpora: steps between chemistry checks (0: never)
+    chem_samples: int = 100  # molecules sampled for each chemistry check
 
     def __post_init__(self) -> None:
         if self.steps is None and self.minutes is None:
@@ -68,6 +75,8 @@ class TrainConfig:
             raise ValueError("the number of minutes must be more than 0")
         if self.batch_size < 1 or self.sequence_length < 1 or self.learning_rate <= 0:
             raise ValueError("batch size, sequence length and learning rate must be positive")
+        if self.chem_every < 0 or self.chem_samples < 1:
+            raise ValueError("chem_every must be 0 (never) or more, and chem_samples at least 1")
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -82,7 +91,7 @@ class TrainConfig:
 class TrainEvent:
     """One line of a run's metrics.jsonl and one call of the trainer's callback."""
 
-    kind: str  # "step", "eval", "checkpoint", "paused", "resumed", "done"
+    kind: str  # "step", "eval", "chem", "checkpoint", "paused", "resumed", "done"
     step: int
     elapsed: float  # seconds of training (pauses excluded)
     total_steps: int | None = None
@@ -95,23 +104,15 @@ class TrainEvent:
     epoch: float | None = None
     samples: list[str] | None = None
     status: str | None = None  # with "done": "finished", "stopped", "interrupted"
+    validity: float | None = None  # with "chem": fractions of the sampled molecules
+    uniqueness: float | None = None
+    novelty: float | None = None
 
     def to_json(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 Control = Callable[[], dict | None]  # returns e.g. {"command": "pause"} or {"learning_rate": 1e-3}
-
-
-def use_bfloat16(precision: str, device: torch.device) -> bool:
-    """Whether to autocast to bfloat16: only where the hardware does it natively."""
-    if precision != "auto":
-        return precision == "bfloat16"
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return bool(
-        torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    )
 
 
 @torch.inference_mode()
@@ -195,6 +196,7 @@ class Trainer:
         self.offsets: dict = {}  # text: the current epoch's start offset
         self.epoch_batches: list[list[int]] = []  # lines: remaining batches of this epoch
         self.epoch = 0
+        self.training_canonical: frozenset[str] | None = None  # for novelty, made when needed
         if data.line_based:
             self.lengths = [len(ids) for ids in data.train]
         else:
@@ -308,6 +310,30 @@ class Trainer:
         )
         return [s.text for s in sample(self.model, self.data.vocabulary, options)]
 
+    def checks_chemistry(self) -> bool:
+        """SMILES runs with chem_every set check their samples' chemistry; text never."""
+        return bool(self.config.chem_every and self.data.line_based and self.data.train_lines)
+
+    def chemistry(self) -> BasicMetrics:
+        """Validity, uniqueness and novelty of ``chem_samples`` fresh samples.
+
+        The sampler has its own seed (from the run's seed and the step), so the training
+        random numbers, and with them a resumed run, stay exactly as without the check.
+        """
+        from charrnn.chem import basic_metrics, canonical_set
+        from charrnn.sample import SampleConfig, sample
+
+        if self.training_canonical is None:
+            self.training_canonical = canonical_set(self.data.train_lines or [])
+        options = SampleConfig(
+            num_samples=self.config.chem_samples,
+            max_length=200,
+            seed=(self.config.seed + 1) * 1_000_003 + self.step,
+            precision=self.config.precision,
+        )
+        generated = [s.text for s in sample(self.model, self.data.vocabulary, options)]
+        return basic_metrics(generated, self.training_canonical)
+
     # ----- the loop -------------------------------------------------------------------
     def emit(self, event: TrainEvent) -> None:
         if self.run_dir:
@@ -372,9 +398,12 @@ class Trainer:
                 window_step = self.step
             if self.step % config.eval_every == 0 and not self.finished():
                 self.evaluate()
+            if config.chem_every and self.step % config.chem_every == 0 and not self.finished():
+                self.check_chemistry()
             if config.checkpoint_every and self.step % config.checkpoint_every == 0:
                 self.save_checkpoint()
         self.evaluate()
+        self.check_chemistry()
         self.save_checkpoint()
         final = self.event("done", status=status)
         self.emit(final)
@@ -386,6 +415,19 @@ class Trainer:
                 "eval",
                 validation_loss=_round(self.validation_loss()),
                 samples=self.preview() or None,
+            )
+        )
+
+    def check_chemistry(self) -> None:
+        if not self.checks_chemistry():
+            return
+        metrics = self.chemistry()
+        self.emit(
+            self.event(
+                "chem",
+                validity=round(metrics.validity, 4),
+                uniqueness=round(metrics.uniqueness, 4),
+                novelty=round(metrics.novelty, 4),
             )
         )
 

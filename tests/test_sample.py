@@ -134,7 +134,9 @@ def test_special_tokens_are_never_written(corpus, trained_text_model, trained_li
 def test_log_likelihood_is_the_models_probability(model_and_vocabulary, temperature):
     model, vocabulary = model_and_vocabulary
     prompt = "ab" if not vocabulary.line_based else "C"
-    config = SampleConfig(temperature=temperature, prompt=prompt, max_length=40, num_samples=3)
+    config = SampleConfig(
+        temperature=temperature, prompt=prompt, max_length=40, num_samples=3, precision="float32"
+    )
     for result in sample(model, vocabulary, SampleConfig(**{**config.to_json(), "seed": 5})):
         assert result.log_likelihood <= 0
         expected = recomputed_log_likelihood(model, vocabulary, prompt, result)
