@@ -127,6 +127,13 @@ def load_builtin(corpus_id: str, *, cache_dir: str | os.PathLike | None = None) 
     return _load_offline(corpus_id)
 
 
+def is_downloaded(corpus_id: str, *, cache_dir: str | os.PathLike | None = None) -> bool:
+    """Whether a built-in corpus is here without a download (only Tiny Shakespeare needs one)."""
+    if corpus_id == "tiny-shakespeare":
+        return (_cache_folder(cache_dir) / "tiny-shakespeare.txt").is_file()
+    return True
+
+
 def _cache_folder(cache_dir: str | os.PathLike | None) -> Path:
     """Where downloads are kept: cache_dir, else $CHARRNN_CACHE, else ~/.cache/charrnn."""
     default = os.environ.get("CHARRNN_CACHE") or Path.home() / ".cache" / "charrnn"

@@ -152,6 +152,35 @@ def csv_columns(data: bytes, filename: str = "data.csv") -> list[str]:
     return header
 
 
+def smiles_column_guess(data: bytes, filename: str = "data.csv") -> str | None:
+    """The column of a CSV upload that read_corpus takes as SMILES, or None if none is."""
+    text = _decode(data, DEFAULT_MAX_BYTES, gzipped=filename.lower().endswith(".gz"))
+    rows = _csv_rows(text)
+    header, has_header = _csv_header(rows)
+    index = _named_column(header) if has_header else _molecule_column(rows)
+    return header[index] if index is not None else None
+
+
+def stored_filename(filename: str, kind: str) -> str:
+    """A name to keep an upload under whose extension says how to read it again.
+
+    Text becomes .txt and molecules .smi (a .csv or .tsv of molecules stays one); .gz is
+    kept. Dots in the stem become "_", so the extension is all that a reader sees.
+    """
+    name = Path(filename or "corpus").name
+    gzipped = name.lower().endswith(".gz")
+    stem, extension = os.path.splitext(name[:-3] if gzipped else name)
+    extension = extension.lower()
+    if kind == "smiles" and extension in CSV_EXTENSIONS:
+        pass
+    elif kind == "smiles":
+        extension = ".smi"
+    else:
+        extension = ".txt"
+    stem = stem.replace(".", "_").strip() or "corpus"
+    return stem + extension + (".gz" if gzipped else "")
+
+
 def _problems(smiles: tuple[str, ...] | list[str]) -> dict[str, str]:
     """Why RDKit cannot read each bad SMILES, keyed by SMILES (each checked once)."""
     from charrnn.chem import smiles_problem  # lazily: reading text needs no RDKit

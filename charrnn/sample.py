@@ -5,12 +5,13 @@ Each sample carries its log-likelihood under the model (temperature 1, no trunca
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass, fields
 
 import torch
 
 from charrnn.model import CharRNN, State, use_bfloat16
-from charrnn.tokens import BOS_ID, EOS_ID, PAD_ID, Vocabulary
+from charrnn.tokens import BOS_ID, EOS, EOS_ID, PAD_ID, Vocabulary
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,19 @@ def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> t
         sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
         logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
     return logits
+
+
+def shaped_probabilities(
+    logits: torch.Tensor, temperature: float, top_k: int = 0, top_p: float = 1.0
+) -> torch.Tensor:
+    """The distribution `sample` draws the next token from (banned tokens already at -inf).
+
+    Temperature 0 puts all the mass on the most likely token, as `sample` does.
+    """
+    if temperature == 0:
+        one_hot = torch.zeros_like(logits)
+        return one_hot.scatter(-1, logits.argmax(-1, keepdim=True), 1.0)
+    return filter_logits(logits / temperature, top_k, top_p).softmax(-1)
 
 
 def banned_tokens(vocabulary: Vocabulary) -> list[int]:
@@ -122,8 +136,8 @@ def sample(
         elif config.temperature == 1 and not config.top_k and config.top_p == 1:
             tokens = torch.multinomial(log_probabilities.exp(), 1, generator=generator)[:, 0]
         else:
-            shaped = filter_logits(logits / config.temperature, config.top_k, config.top_p)
-            tokens = torch.multinomial(shaped.softmax(-1), 1, generator=generator)[:, 0]
+            shaped = shaped_probabilities(logits, config.temperature, config.top_k, config.top_p)
+            tokens = torch.multinomial(shaped, 1, generator=generator)[:, 0]
         generated[active, position] = tokens
         likelihood[active] += log_probabilities.gather(1, tokens[:, None])[:, 0]
         lengths[active] += 1
@@ -149,3 +163,81 @@ def sample(
             generated.cpu(), lengths.cpu(), likelihood.cpu(), finished.cpu(), strict=True
         )
     ]
+
+
+# ----- what the sampler is about to do (the app's "why these characters?" panel) ---------
+READABLE_TOKENS = {"\n": "⏎ newline", " ": "␣ space", "\t": "⇥ tab", EOS: "⏹ end"}
+
+
+def readable_token(token: str) -> str:
+    """A token as a person can read it on screen: "⏎ newline", "␣ space", "⏹ end", ..."""
+    if token in READABLE_TOKENS:
+        return READABLE_TOKENS[token]
+    if len(token) == 1 and unicodedata.category(token) in ("Cc", "Cf", "Cs", "Zl", "Zp", "Zs"):
+        return repr(token)[1:-1] if token.isascii() else f"U+{ord(token):04X}"
+    return token
+
+
+@torch.inference_mode()
+def next_token_probabilities(
+    model: CharRNN,
+    vocabulary: Vocabulary,
+    prompt: str,
+    temperature: float,
+    top_k: int,
+    top_p: float,
+    limit: int = 15,
+    precision: str = "auto",
+) -> list[tuple[str, float, float]]:
+    """The likeliest next tokens after ``prompt``: (readable token, raw, shaped) probability.
+
+    Raw is what the model learned (temperature 1, nothing cut off); shaped is what `sample`
+    draws from with these settings. Tokens a sample may never contain are left out; the
+    list is sorted by shaped, then raw probability, and holds at most ``limit`` tokens.
+    UnknownCharacterError when the prompt has characters the model never saw.
+    """
+    SampleConfig(temperature=temperature, top_k=top_k, top_p=top_p)  # the same checks
+    model.eval()
+    device = next(model.parameters()).device
+    autocast = torch.autocast(
+        device.type, dtype=torch.bfloat16, enabled=use_bfloat16(precision, device)
+    )
+    with autocast:
+        logits, _ = model(torch.tensor([prompt_ids(vocabulary, prompt)], device=device))
+    logits = logits[0, -1].float().cpu()
+    banned = banned_tokens(vocabulary)
+    logits[banned] = float("-inf")
+    raw = logits.softmax(-1).tolist()
+    shaped = shaped_probabilities(logits, temperature, top_k, top_p).tolist()
+    allowed = [i for i in range(vocabulary.size) if i not in banned]
+    allowed.sort(key=lambda i: (shaped[i], raw[i]), reverse=True)
+    return [
+        (readable_token(vocabulary.tokens[i]), raw[i], shaped[i]) for i in allowed[: max(limit, 0)]
+    ]
+
+
+def shaping_sentence(temperature: float, top_k: int, top_p: float, unit: str = "character") -> str:
+    """One or two sentences for people: what these settings do to the next-token chances."""
+    if temperature == 0:
+        return (
+            f"At temperature 0 the likeliest {unit} always wins (all the chance goes to it), "
+            "so the same prompt always gives the same text."
+        )
+    if temperature < 1:
+        sentence = (
+            f"At temperature {temperature:g} the likeliest {unit}s get even likelier and the "
+            "rare ones fade: safer text, but more repetitive."
+        )
+    elif temperature == 1:
+        sentence = f"At temperature 1 each {unit} is drawn just as often as the model expects it."
+    else:
+        sentence = (
+            f"At temperature {temperature:g} the other {unit}s catch up with the likeliest: "
+            "more surprising text, and messier."
+        )
+    cuts = [f"top-k keeps only the {top_k} likeliest"] if top_k else []
+    if top_p < 1:
+        cuts.append(f"top-p keeps only the likeliest that together reach {top_p:.0%}")
+    if cuts:
+        sentence += f" Then {' and '.join(cuts)}; the others get no chance at all."
+    return sentence

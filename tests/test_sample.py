@@ -12,7 +12,16 @@ import math
 import pytest
 import torch
 
-from charrnn.sample import SampleConfig, banned_tokens, filter_logits, prompt_ids, sample
+from charrnn.sample import (
+    SampleConfig,
+    banned_tokens,
+    filter_logits,
+    next_token_probabilities,
+    prompt_ids,
+    readable_token,
+    sample,
+    shaping_sentence,
+)
 from charrnn.tokens import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UnknownCharacterError
 
 
@@ -179,3 +188,99 @@ def test_sample_config_round_trip_and_validation():
     ):
         with pytest.raises(ValueError):
             SampleConfig(**bad)
+
+
+# ----- next_token_probabilities: what the "why these characters?" panel shows ---------------
+def entropy(probabilities) -> float:
+    return -sum(p * math.log(p) for p in probabilities if p > 0)
+
+
+def next_tokens(model, vocabulary, prompt="", temperature=1.0, top_k=0, top_p=1.0):
+    """Every allowed next token (no limit), as next_token_probabilities gives them."""
+    return next_token_probabilities(
+        model, vocabulary, prompt, temperature, top_k, top_p, vocabulary.size, "float32"
+    )
+
+
+@pytest.mark.parametrize(
+    "settings", [dict(), dict(temperature=0.5), dict(temperature=1.7, top_k=3, top_p=0.8)]
+)
+def test_next_token_probabilities_sum_to_one(model_and_vocabulary, settings):
+    model, vocabulary = model_and_vocabulary
+    prompt = "ab" if not vocabulary.line_based else "C"
+    rows = next_tokens(model, vocabulary, prompt, **settings)
+    assert len(rows) == vocabulary.size - len(banned_tokens(vocabulary))  # banned left out
+    assert sum(raw for _, raw, _ in rows) == pytest.approx(1.0, abs=1e-5)
+    assert sum(shaped for _, _, shaped in rows) == pytest.approx(1.0, abs=1e-5)
+    shaped = [s for _, _, s in rows]
+    assert shaped == sorted(shaped, reverse=True)
+    assert len(next_token_probabilities(model, vocabulary, prompt, 1.0, 0, 1.0)) == min(
+        15, len(rows)
+    )
+    assert len(next_token_probabilities(model, vocabulary, prompt, 1.0, 0, 1.0, limit=4)) == 4
+
+
+@pytest.mark.parametrize("settings", [dict(top_k=1), dict(temperature=0), dict(top_p=1e-6)])
+def test_greedy_settings_put_everything_on_the_likeliest(model_and_vocabulary, settings):
+    model, vocabulary = model_and_vocabulary
+    rows = next_tokens(model, vocabulary, **{"temperature": 1.3, **settings})
+    assert [shaped for _, _, shaped in rows if shaped > 0] == [1.0]
+    likeliest = max(rows, key=lambda row: row[1])
+    assert rows[0] == likeliest  # the token that gets it all is the model's favourite
+
+
+def test_higher_temperature_flattens(model_and_vocabulary):
+    model, vocabulary = model_and_vocabulary
+    entropies = [
+        entropy(s for _, _, s in next_tokens(model, vocabulary, temperature=t))
+        for t in (0.3, 0.7, 1.0, 1.5, 2.0)
+    ]
+    assert entropies == sorted(entropies) and entropies[0] < entropies[-1]
+    rows = next_tokens(model, vocabulary, temperature=1.0)
+    assert all(raw == pytest.approx(shaped, abs=1e-6) for _, raw, shaped in rows)
+
+
+def test_next_token_probabilities_are_what_sample_draws_from(trained_line_model):
+    """The first token of many samples lands as often as the shaped probabilities say."""
+    model, data = trained_line_model
+    vocabulary = data.vocabulary
+    settings = dict(temperature=1.4, top_k=6, top_p=0.9)
+    rows = next_tokens(model, vocabulary, "C", **settings)
+    config = SampleConfig(
+        prompt="C", max_length=1, num_samples=4000, seed=0, precision="float32", **settings
+    )
+    firsts = [result.text[1:] or "</s>" for result in sample(model, vocabulary, config)]
+    for token, _, shaped in rows:
+        seen = firsts.count("</s>" if token == "⏹ end" else token) / len(firsts)
+        assert seen == pytest.approx(shaped, abs=0.03)
+        if shaped == 0:
+            assert seen == 0
+
+
+def test_tokens_are_shown_readably(trained_text_model, trained_line_model):
+    model, data = trained_text_model
+    tokens = [token for token, _, _ in next_tokens(model, data.vocabulary)]
+    assert "⏎ newline" in tokens and "␣ space" in tokens
+    assert "\n" not in tokens and " " not in tokens and "⏹ end" not in tokens  # text never ends
+    model, data = trained_line_model
+    tokens = [token for token, _, _ in next_tokens(model, data.vocabulary, "CC")]
+    assert "⏹ end" in tokens and not set(tokens) & set(SPECIALS)
+    assert readable_token("\x00") == "\\x00" and readable_token("Cl") == "Cl"
+
+
+def test_next_token_probabilities_refuses_unknown_characters(trained_text_model):
+    model, data = trained_text_model
+    with pytest.raises(UnknownCharacterError, match="'🚀'"):
+        next_token_probabilities(model, data.vocabulary, "a🚀", 1.0, 0, 1.0)
+    with pytest.raises(ValueError):
+        next_token_probabilities(model, data.vocabulary, "a", -1.0, 0, 1.0)
+
+
+def test_shaping_sentence_says_what_the_settings_do():
+    assert "even likelier" in shaping_sentence(0.5, 0, 1.0)
+    assert "catch up" in shaping_sentence(1.5, 0, 1.0, unit="symbol")
+    assert "symbols" in shaping_sentence(1.5, 0, 1.0, unit="symbol")
+    assert "always wins" in shaping_sentence(0, 5, 0.5)
+    both = shaping_sentence(1.0, 5, 0.9)
+    assert "only the 5 likeliest" in both and "90%" in both
+    assert "top-" not in shaping_sentence(0.8, 0, 1.0)

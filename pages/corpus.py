@@ -1,0 +1,236 @@
+"""Corpus: pick a built-in corpus or upload a file, look inside it, and choose it for training.
+
+Shows a preview, its size and characters, and for molecules the lines RDKit cannot read.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+import ui
+from charrnn.builtins import builtin_corpora, is_downloaded, load_builtin
+from charrnn.corpus import (
+    CSV_EXTENSIONS,
+    SMILES_EXTENSIONS,
+    Corpus,
+    CorpusError,
+    csv_columns,
+    read_corpus,
+    smiles_column_guess,
+    stored_filename,
+)
+from charrnn.runs import RunError
+
+KIND_LABELS = {"text": "text", "smiles": "molecules (SMILES)"}
+UPLOAD_TYPES = ["txt", "text", "md", "smi", "smiles", "csv", "tsv", "gz"]
+PREVIEW_CHARACTERS, PREVIEW_MOLECULES = 1000, 20
+SHOWN_CHARACTERS = {" ": "␣", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+space = ui.workspace()
+
+
+def forget_choices() -> None:
+    """A new corpus or file starts with the page's questions unanswered."""
+    for key in ("drop_invalid", "upload_kind", "upload_column"):
+        st.session_state.pop(key, None)
+
+
+def character_set(characters: str) -> str:
+    """The distinct characters, with spaces, line breaks and other invisibles written out."""
+    return "".join(
+        SHOWN_CHARACTERS.get(c, c if c.isprintable() else c.encode("unicode_escape").decode())
+        for c in characters
+    )
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the file…")
+def read_upload(data: bytes, filename: str, kind: str, column: str | None, limit: int) -> Corpus:
+    return read_corpus(data, filename, kind=kind, smiles_column=column, max_bytes=limit)
+
+
+@st.cache_data(max_entries=4)
+def csv_choices(data: bytes, filename: str) -> tuple[list[str], str | None]:
+    return csv_columns(data, filename), smiles_column_guess(data, filename)
+
+
+def show_corpus(corpus: Corpus, chosen: dict, save=None, upload_key: str = "") -> None:
+    """Preview, sizes, invalid lines, and the button that makes this the current corpus.
+
+    ``chosen`` is what the settings will hold (an upload has no reference until it is kept:
+    ``save`` keeps it in the workspace and returns one, remembered under ``upload_key``).
+    """
+    summary = corpus.summary()
+    st.subheader("Preview")
+    if corpus.kind == "smiles":
+        st.caption(f"The first {min(PREVIEW_MOLECULES, len(corpus.lines))} molecules:")
+        st.code("\n".join(corpus.lines[:PREVIEW_MOLECULES]), language=None)
+    else:
+        st.caption(f"The first {min(PREVIEW_CHARACTERS, len(corpus.text)):,} characters:")
+        st.code(corpus.text[:PREVIEW_CHARACTERS], language=None, wrap_lines=True)
+
+    cards = st.columns(4 if corpus.kind == "smiles" else 3)
+    cards[0].metric("Characters", f"{summary['characters']:,}", border=True)
+    cards[1].metric("Lines", f"{summary['lines']:,}", border=True)
+    cards[2].metric("Distinct characters", len(summary["unique_characters"]), border=True)
+    if corpus.kind == "smiles":
+        valid = summary["lines"] - summary["invalid"]
+        cards[3].metric(
+            "Molecules RDKit can read",
+            f"{valid:,} of {summary['lines']:,}",
+            border=True,
+            help="RDKit is the chemistry toolkit that checks each line is a real molecule.",
+        )
+    st.caption("The characters the network will learn (␣ is a space, \\n a line break):")
+    st.code(character_set(summary["unique_characters"]), language=None, wrap_lines=True)
+
+    drop = False
+    invalid = corpus.invalid_lines
+    if invalid:
+        st.subheader("Lines that are not molecules")
+        are = "line is not a molecule" if len(invalid) == 1 else "lines are not molecules"
+        st.warning(
+            f"{len(invalid):,} of the {len(corpus.lines):,} {are} RDKit can read. "
+            "A model learns only from real molecules, so they must be left out to train."
+        )
+        rows = [
+            {"Line": line.line_number, "Text": line.text, "Why RDKit can't read it": line.reason}
+            for line in invalid
+        ]
+        st.dataframe(rows, hide_index=True)
+        noun = (
+            "line that is not a molecule" if len(invalid) == 1 else "lines that are not molecules"
+        )
+        drop = st.checkbox(f"Leave out the {len(invalid)} {noun}", key="drop_invalid")
+    chosen = {**chosen, "drop_invalid": drop}
+
+    saved = st.session_state.setdefault("saved_uploads", {})
+    reference = chosen.get("reference") or saved.get(upload_key)
+    current = ui.current_corpus(space)
+    if reference and current == {**chosen, "reference": reference}:
+        st.success("This is your corpus now. Next, train a model on it.")
+        if st.button(
+            "Go to Train", key="go_train", type="primary", icon=":material/arrow_forward:"
+        ):
+            st.switch_page("pages/train.py")
+        return
+    if invalid and not drop:
+        st.info("Tick the box above to use this corpus.")
+    if st.button(
+        "Use this corpus", key="use_corpus", type="primary", disabled=bool(invalid) and not drop
+    ):
+        try:
+            reference = reference or save()
+        except (RunError, CorpusError, OSError) as error:
+            st.error(f"The file could not be kept: {error}")
+            return
+        saved[upload_key] = reference
+        space.update_settings(corpus={**chosen, "reference": reference})
+        st.rerun()
+
+
+def builtin_part() -> None:
+    corpora = {corpus.id: corpus for corpus in builtin_corpora()}
+    ids = list(corpora)
+    reference = (ui.current_corpus(space) or {}).get("reference", "")
+    current = reference.removeprefix("builtin:")
+    preselected = current in ids and "builtin_choice" not in st.session_state
+    choice = st.radio(
+        "Built-in corpora",
+        ids,
+        index=ids.index(current) if preselected else None,
+        format_func=lambda i: f"{corpora[i].title} · {KIND_LABELS[corpora[i].kind]}",
+        captions=[corpora[i].description for i in ids],
+        key="builtin_choice",
+        on_change=forget_choices,
+    )
+    if choice is None:
+        st.info("Pick a corpus above to see what is in it.")
+        return
+    corpus_info = corpora[choice]
+    if not is_downloaded(choice):
+        st.info(f"{corpus_info.title} is not on this computer yet.")
+        if not st.button("Download (1 MB)", key="download_builtin", icon=":material/download:"):
+            return
+    try:
+        with st.spinner(f"Getting {corpus_info.title}…"):
+            corpus = load_builtin(choice)
+    except CorpusError as error:
+        st.error(str(error))
+        return
+    chosen = {
+        "reference": f"builtin:{choice}",
+        "name": corpus_info.title,
+        "kind": corpus.kind,
+        "smiles_column": None,
+    }
+    show_corpus(corpus, chosen)
+
+
+def upload_part() -> None:
+    limit = ui.max_upload_bytes()
+    uploaded = st.file_uploader(
+        "Upload a text file (.txt), molecules (.smi, one SMILES per line) or a table (.csv)",
+        type=UPLOAD_TYPES,
+        key="corpus_upload",
+        on_change=forget_choices,
+        help=f"Up to {limit // (1024 * 1024)} MB. Files compressed with gzip (.gz) work too.",
+    )
+    if uploaded is None:
+        st.info("Choose a file on your computer, or drag it here.")
+        return
+    data, filename = uploaded.getvalue(), uploaded.name
+    extension = os.path.splitext(filename.lower().removesuffix(".gz"))[1]
+    column = None
+    try:
+        if extension in CSV_EXTENSIONS:
+            kind = "smiles"
+            columns, guess = csv_choices(data, filename)
+            column = st.selectbox(
+                "Which column holds the molecules (SMILES)?",
+                columns,
+                index=columns.index(guess) if guess in columns else None,
+                key="upload_column",
+                placeholder="Choose the column with the SMILES",
+            )
+        else:
+            kinds = list(KIND_LABELS)
+            kind = st.radio(
+                "Read this file as",
+                kinds,
+                index=1 if extension in SMILES_EXTENSIONS else 0,
+                format_func=KIND_LABELS.get,
+                key="upload_kind",
+                horizontal=True,
+                help="Molecules: one SMILES per line. Text: anything else.",
+            )
+        corpus = read_upload(data, filename, kind, column, limit)
+    except CorpusError as error:
+        st.error(str(error))
+        return
+    chosen = {"name": filename, "kind": corpus.kind, "smiles_column": column}
+    keep = lambda: space.save_corpus(data, stored_filename(filename, kind), limit)  # noqa: E731
+    show_corpus(corpus, chosen, save=keep, upload_key=f"{uploaded.file_id}:{kind}")
+
+
+st.title("Corpus")
+st.markdown(
+    "A corpus is what the network learns from: a text, or a list of molecules written as "
+    "SMILES. Pick one that comes with the app, or upload your own."
+)
+now = ui.current_corpus(space)
+if now:
+    st.caption("Your corpus now:")
+    st.text(now["name"])
+source = st.radio(
+    "Where is your corpus?",
+    ["Built-in", "Upload"],
+    key="corpus_source",
+    horizontal=True,
+    on_change=forget_choices,
+)
+if source == "Built-in":
+    builtin_part()
+else:
+    upload_part()

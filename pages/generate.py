@@ -1,0 +1,263 @@
+"""Generate: write new text or molecules with a trained run, and see why it chose them.
+
+Sliders shape the sampling; the "why" panel shows what temperature, top-k and top-p do.
+"""
+
+from __future__ import annotations
+
+import html
+import random
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+import ui
+from charrnn.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
+from charrnn.chem import canonical_set, smiles_problem
+from charrnn.drawing import grid_svg
+from charrnn.runs import RunError
+from charrnn.sample import SampleConfig, next_token_probabilities, sample, shaping_sentence
+from charrnn.tokens import UnknownCharacterError
+
+RAW_COLOUR, SHAPED_COLOUR = "#b8bfca", "#e4572e"
+
+
+def plain(message: str) -> str:
+    """A message holding user text, escaped so st.error shows it as it is (no Markdown)."""
+    return "".join("\\" + c if c in "\\`*_[]()<>#|$~&!" else c for c in message)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the model…")
+def load_model(folder: str, modified: float):
+    """A run's model, vocabulary and step; ``modified`` (the file's mtime) renews the cache."""
+    checkpoint = load_checkpoint(Path(folder))
+    return checkpoint.model, checkpoint.vocabulary, checkpoint.step
+
+
+def remember_run(space) -> None:
+    space.update_settings(run=st.session_state["generate_run"])
+
+
+def why_chart(rows: list[tuple[str, float, float]]) -> go.Figure:
+    labels = [html.escape(token, quote=False) for token, _, _ in rows]  # plotly reads a little HTML
+    series = (
+        ("what the model learned (temperature 1)", 1, RAW_COLOUR),
+        ("with your settings", 2, SHAPED_COLOUR),
+    )
+    figure = go.Figure(
+        [
+            go.Bar(
+                y=labels,
+                x=[row[column] for row in rows],
+                orientation="h",
+                name=name,
+                marker_color=colour,
+                hovertemplate="%{y}: %{x:.1%}",
+            )
+            for name, column, colour in series
+        ]
+    )
+    figure.update_layout(
+        barmode="group",
+        height=110 + 34 * len(rows),
+        margin=dict(l=10, r=10, t=40, b=10),
+        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0),
+        xaxis=dict(title="probability", range=[0, 1], tickformat=".0%"),
+        yaxis=dict(type="category", autorange="reversed"),
+    )
+    return figure
+
+
+def show_text(samples: list[tuple[str, float]]) -> None:
+    st.caption("Log-likelihood: how natural the model finds a sample (closer to 0 = more typical).")
+    for number, (text, log_likelihood) in enumerate(samples, start=1):
+        st.caption(f"Sample {number} · log-likelihood {log_likelihood:.1f}")
+        st.code(text, language=None, wrap_lines=True)
+    everything = "\n\n".join(
+        f"--- sample {n} (log-likelihood {ll:.2f}) ---\n{text}"
+        for n, (text, ll) in enumerate(samples, start=1)
+    )
+    st.download_button(
+        "Download all samples (.txt)",
+        everything.encode("utf-8"),
+        file_name="samples.txt",
+        mime="text/plain",
+        key="generate_download_text",
+        on_click="ignore",
+    )
+
+
+def show_molecules(samples: list[tuple[str, float]]) -> None:
+    texts = [text for text, _ in samples]
+    problems = [smiles_problem(text) for text in texts]
+    valid = [text for text, problem in zip(texts, problems, strict=True) if problem is None]
+    first, second = st.columns(2)
+    first.metric("Valid molecules", f"{len(valid)} of {len(texts)}")
+    second.metric("Different molecules (among the valid)", len(canonical_set(valid)))
+    legends = [f"log-likelihood {ll:.1f}" for _, ll in samples]
+    st.image(grid_svg(texts, legends=legends, columns=4))  # an <img>: scripts never run
+    st.caption(
+        "Red cards are strings RDKit cannot read as a molecule. Log-likelihood: how natural "
+        "the model finds a molecule (closer to 0 = more typical)."
+    )
+    table = pd.DataFrame(
+        {
+            "SMILES": texts,
+            "valid": [problem is None for problem in problems],
+            "reason if invalid": [problem or "" for problem in problems],
+            "log-likelihood": [round(ll, 2) for _, ll in samples],
+        }
+    )
+    st.dataframe(table, hide_index=True)
+    st.download_button(
+        "Download the table (.csv)",
+        table.to_csv(index=False).encode("utf-8"),
+        file_name="molecules.csv",
+        mime="text/csv",
+        key="generate_download_csv",
+        on_click="ignore",
+    )
+
+
+space = ui.workspace()
+st.title("Generate")
+runs = [run for run in space.runs() if (space.run_dir(run.id) / CHECKPOINT_FILE).is_file()]
+if not runs:
+    st.info(
+        "There is no trained model here yet. Train one first: a minute on the toy pattern "
+        "already gives something to play with, and it shows up here as soon as it has saved."
+    )
+    if st.button("Go to Train", key="generate_go_train", type="primary"):
+        st.switch_page("pages/train.py")
+    st.stop()
+
+ids = [run.id for run in runs]
+labels = {run.id: f"{ui.STATUS_ICONS.get(run.status, '')} {run.name}" for run in runs}
+current = space.settings.get("run")
+run_id = st.selectbox(
+    "Model",
+    ids,
+    index=ids.index(current) if current in ids else 0,
+    format_func=labels.get,
+    key="generate_run",
+    on_change=remember_run,
+    args=(space,),
+    help="Any of your runs that has saved a trained model.",
+)
+folder = space.run_dir(run_id)
+try:
+    model, vocabulary, step = load_model(str(folder), (folder / CHECKPOINT_FILE).stat().st_mtime)
+except (CheckpointError, RunError) as error:
+    st.error(f"This model cannot be loaded. {error}")
+    st.stop()
+except OSError:
+    st.error("This run's saved model has just gone away (deleted?). Pick another run.")
+    st.stop()
+run = runs[ids.index(run_id)]
+if run.status not in ("finished", "stopped"):
+    st.caption(f"This run is {run.status}: you are using the model it saved at step {step}.")
+
+smiles = vocabulary.line_based
+unit = "symbol" if smiles else "character"
+settings, why = st.columns([1, 1], gap="large")
+with settings:
+    temperature = st.slider(
+        "Temperature",
+        0.0,
+        2.0,
+        0.8,
+        0.05,
+        key="generate_temperature",
+        help="low = safe and repetitive, high = surprising and messy",
+    )
+    top_k = st.slider(
+        "Top-k (0 = off)",
+        0,
+        100,
+        0,
+        key="generate_top_k",
+        help=f"Only the k likeliest {unit}s may come next. 0 lets every {unit} compete.",
+    )
+    top_p = st.slider(
+        "Top-p (1 = off)",
+        0.05,
+        1.0,
+        1.0,
+        0.05,
+        key="generate_top_p",
+        help=f"Only the likeliest {unit}s that together make up this share of the chances "
+        "may come next: lower it to cut off the unlikely ones.",
+    )
+    if smiles:
+        length = st.slider("Longest molecule (symbols)", 10, 300, 120, 10, key="generate_length_sm")
+        count = st.slider("Number of molecules", 1, 100, 16, key="generate_count_sm")
+        prompt = st.text_input(
+            "Start of every molecule (optional)",
+            key="generate_prompt_sm",
+            max_chars=300,
+            placeholder="for example c1ccccc1",
+            help="Each molecule begins with these symbols. Leave empty to let the model start.",
+        )
+    else:
+        length = st.slider("Length (characters)", 20, 2000, 300, 10, key="generate_length_text")
+        count = st.slider("Number of samples", 1, 10, 3, key="generate_count_text")
+        prompt = st.text_area(
+            "Prompt (optional)",
+            key="generate_prompt_text",
+            max_chars=2000,
+            height=90,
+            help="The model carries on from this text. Leave empty to start on a new line.",
+        )
+    seed = st.number_input(
+        "Seed (0 = new samples each time)",
+        0,
+        2**31 - 1,
+        0,
+        key="generate_seed",
+        help="The same seed with the same settings gives the same samples again.",
+    )
+
+with why, st.expander("Why these characters? (what temperature does)", expanded=True):
+    try:
+        rows = next_token_probabilities(model, vocabulary, prompt, temperature, top_k, top_p)
+    except ValueError:  # UnknownCharacterError included: Generate explains it
+        st.info(f"The chart appears when the prompt only has {unit}s the model knows.")
+    else:
+        where = "after your prompt" if prompt else "at the start"
+        st.caption(
+            f"The {len(rows)} likeliest next {unit}s {where}, before and after your settings."
+        )
+        st.plotly_chart(why_chart(rows), key="generate_why_chart", config={"displayModeBar": False})
+        st.caption(shaping_sentence(temperature, top_k, top_p, unit))
+
+if st.button("Generate", key="generate_button", type="primary"):
+    used_seed = int(seed) or random.randrange(1, 2**31)
+    try:
+        config = SampleConfig(
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            prompt=prompt,
+            max_length=length,
+            num_samples=count,
+            seed=used_seed,
+        )
+        with st.spinner("Writing…"):
+            results = sample(model, vocabulary, config)
+    except (UnknownCharacterError, ValueError) as error:
+        st.session_state.pop("generate_results", None)
+        st.error(plain(str(error)))
+    else:
+        st.session_state["generate_results"] = {
+            "run": run_id,
+            "seed": used_seed,
+            "samples": [(result.text, result.log_likelihood) for result in results],
+        }
+
+made = st.session_state.get("generate_results")
+if made and made["run"] == run_id:
+    st.subheader("Molecules" if smiles else "Samples")
+    st.caption(f"Made with seed {made['seed']}: enter it above to get these again.")
+    (show_molecules if smiles else show_text)(made["samples"])

@@ -1,0 +1,124 @@
+"""Home: what this app does, the ten-minute path, and one-click starts.
+
+Each start picks a built-in corpus and a size preset, then opens the Train page.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+from charrnn.builtins import builtin_corpora, is_downloaded, load_builtin
+from charrnn.corpus import CorpusError
+
+# (button key, label, built-in corpus, size preset, what it does)
+STARTS = (
+    (
+        "start_molecules",
+        "Generate molecules",
+        "nci-5k",
+        "tiny",
+        "Learns from about 5,000 molecules of the NCI set, then invents new ones.",
+    ),
+    (
+        "start_pattern",
+        "Learn a pattern",
+        "toy-pattern",
+        "tiny",
+        "A first lesson: learns to spell abc, abcd and abcde, in a minute or two.",
+    ),
+    (
+        "start_python_docs",
+        "Write like Python's docs",
+        "python-docs",
+        "small",
+        "Learns from Python's help pages and writes technical English.",
+    ),
+    (
+        "start_shakespeare",
+        "Write like Shakespeare",
+        "tiny-shakespeare",
+        "small",
+        "Learns from Shakespeare's plays and writes new lines for his characters.",
+    ),
+)
+
+space = ui.workspace()
+corpora = {corpus.id: corpus for corpus in builtin_corpora()}
+
+
+def start(corpus_id: str, preset: str, drop_invalid: bool) -> None:
+    """Make a built-in corpus and a preset the workspace's choice, then open Train."""
+    corpus = corpora[corpus_id]
+    chosen = {
+        "reference": f"builtin:{corpus_id}",
+        "name": corpus.title,
+        "kind": corpus.kind,
+        "smiles_column": None,
+        "drop_invalid": drop_invalid,
+    }
+    space.update_settings(corpus=chosen, preset=preset)
+    st.switch_page("pages/train.py")
+
+
+def invalid_count(corpus_id: str) -> tuple[int, int]:
+    """How many lines of a built-in SMILES corpus RDKit cannot read, and how many it has."""
+    try:
+        corpus = load_builtin(corpus_id)
+    except CorpusError:
+        return 0, 0
+    return len(corpus.invalid_lines), len(corpus.lines)
+
+
+st.title("Teach a small neural network to write")
+st.markdown(
+    "This app trains a small neural network that reads text, or molecules written as "
+    "SMILES, one character at a time.  \n"
+    "As it reads, it learns which character is likely to come next.  \n"
+    "Then it writes new text, or new molecules, one character at a time, in the style of "
+    "what it read."
+)
+
+st.subheader("Your first ten minutes")
+st.markdown(
+    "1. **Corpus**: pick a built-in text or set of molecules, or upload your own file.\n"
+    "2. **Train**: choose a size and press Train. Watch the error fall and the samples "
+    "get better.\n"
+    "3. **Generate**: ask the trained model for new text or new molecules.\n"
+    "4. **Models**: compare your runs, download a model, or delete one."
+)
+links = st.columns(4)
+for column, (page, label) in zip(
+    links,
+    [
+        ("pages/corpus.py", "1. Corpus"),
+        ("pages/train.py", "2. Train"),
+        ("pages/generate.py", "3. Generate"),
+        ("pages/models.py", "4. Models"),
+    ],
+    strict=True,
+):
+    column.page_link(page, label=label)
+
+st.subheader("Or start with one click")
+st.caption("Each button picks a corpus and a model size for you and opens the Train page.")
+cards = st.columns(2)
+for number, (key, label, corpus_id, preset, blurb) in enumerate(STARTS):
+    if corpus_id not in corpora:
+        continue  # e.g. RDKit's data files are missing on this computer
+    with cards[number % 2].container(border=True):
+        if not is_downloaded(corpus_id):
+            st.markdown(f"**{label}**")
+            st.caption(f"{blurb} Download it once (about 1 MB) on the Corpus page first.")
+            if st.button("Download it on the Corpus page", key=f"{key}_download"):
+                st.session_state["corpus_source"] = "Built-in"
+                st.session_state["builtin_choice"] = corpus_id
+                st.switch_page("pages/corpus.py")
+            continue
+        invalid, total = invalid_count(corpus_id) if corpora[corpus_id].kind == "smiles" else (0, 0)
+        if st.button(label, key=key, type="primary", width="stretch"):
+            start(corpus_id, preset, drop_invalid=invalid > 0)
+        st.caption(f"{blurb} Size: {preset}.")
+        if invalid:
+            are = "line is not a molecule" if invalid == 1 else "lines are not molecules"
+            st.caption(f"{invalid} of its {total:,} {are} RDKit can read; they are left out.")

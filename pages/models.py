@@ -1,0 +1,163 @@
+"""Models: this workspace's runs. Compare their loss curves, rename, download, upload, delete.
+
+A downloaded model is a zip that can be uploaded back here (or on another server).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+import ui
+from charrnn.checkpoint import CheckpointError
+from charrnn.corpus import CorpusError
+from charrnn.report import compare_frame, escape_markdown
+from charrnn.runs import IMPORTED_PREFIX, RunError, export_run, has_model, import_run
+
+PROBLEMS = (CorpusError, CheckpointError, RunError, ValueError)
+
+space = ui.workspace()
+runner = ui.job_runner()
+st.title("Your models")
+if "models_notice" in st.session_state:  # said before the rerun that redrew the table
+    st.success(st.session_state.pop("models_notice"))
+
+
+def corpus_label(reference: str) -> str:
+    if reference.startswith(IMPORTED_PREFIX):
+        return f"{reference.removeprefix(IMPORTED_PREFIX)} (came with an uploaded model)"
+    return space.corpus_name(reference) if reference else "unknown"
+
+
+def done(message: str) -> None:
+    st.session_state["models_notice"] = message
+    st.rerun()
+
+
+def table(runs) -> None:
+    rows = [
+        {
+            "Status": f"{ui.STATUS_ICONS.get(run.status, '')} {run.status}",
+            "Name": run.name,
+            "Corpus": corpus_label(run.corpus),
+            "Step": f"{run.step:,}" + (f" of {run.total_steps:,}" if run.total_steps else ""),
+            "Created": datetime.fromtimestamp(run.created).strftime("%Y-%m-%d %H:%M"),
+        }
+        for run in runs
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+def comparison(runs) -> None:
+    st.subheader("Compare loss curves")
+    names = {run.id: run.name for run in runs}
+    default = [run.id for run in runs if run.status == "finished"][:3]
+    chosen = st.multiselect(
+        "Runs to compare", list(names), default=default, format_func=names.get, key="models_compare"
+    )
+    labels = {}
+    for run_id in chosen:  # one line per run, even when two runs share a name
+        label = html.escape(names[run_id])  # plotly reads a little HTML in labels
+        labels[label if label not in labels else f"{label} ({run_id[-4:]})"] = run_id
+    frame = compare_frame({label: space.metrics(run_id) for label, run_id in labels.items()})
+    if frame.empty:
+        st.caption("Pick runs that have measured a validation loss to see their curves.")
+        return
+    figure = px.line(frame, x="step", y="validation_loss", color="run", markers=True)
+    figure.update_layout(height=360, yaxis_title="validation loss (lower is better)")
+    st.plotly_chart(figure)
+    st.caption("The lowest curve at the end is the model that predicts new text best.")
+
+
+def manage(runs) -> None:
+    st.subheader("Manage a model")
+    ids = [run.id for run in runs]
+    current = space.settings.get("run")
+    by_id = {run.id: run for run in runs}
+    run_id = st.selectbox(
+        "Model",
+        ids,
+        index=ids.index(current) if current in ids else 0,
+        format_func=lambda i: f"{ui.STATUS_ICONS.get(by_id[i].status, '')} {by_id[i].name}",
+        key="models_manage_run",
+    )
+    run, folder = by_id[run_id], space.run_dir(run_id)
+    use, rename, download = st.columns(3)
+    with use:
+        if current == run_id:
+            st.caption("This is your current model, used on Generate.")
+        elif st.button(
+            "Make current", key="models_make_current", help="Use it on the Generate page."
+        ):
+            space.update_settings(run=run_id)
+            done(f"{escape_markdown(run.name)} is now your current model.")
+    with rename:
+        new_name = st.text_input("New name", value=run.name, key=f"models_new_name_{run_id}")
+        if st.button("Rename", key="models_rename"):
+            space.rename(run_id, new_name)
+            done("Renamed.")
+    with download:
+        if has_model(folder):
+            stem = re.sub(r"[^A-Za-z0-9_-]+", "-", run.name).strip("-") or "model"
+            st.download_button(
+                "Download the model (.zip)",
+                data=functools.partial(export_run, folder),
+                file_name=f"{stem[:40]}.zip",
+                mime="application/zip",
+                on_click="ignore",
+                key="models_download",
+                help="The trained weights, their description, the settings and the curves.",
+            )
+        else:
+            st.caption("Nothing to download yet: the run has not saved a model.")
+    with st.expander("Delete this model"):
+        if run.status in ("running", "paused"):
+            st.caption("Stop the run on the Train page before deleting it.")
+            return
+        sure = st.checkbox("Yes, delete this run", key=f"models_confirm_delete_{run_id}")
+        if st.button("Delete", key="models_delete", disabled=not sure, type="primary"):
+            try:
+                runner.cancel(folder)  # if it is still waiting in the queue
+                space.delete(run_id)
+            except PROBLEMS as error:
+                st.error(str(error))
+                return
+            if current == run_id:
+                space.update_settings(run=None)
+            done(f"Deleted {escape_markdown(run.name)}.")
+
+
+def upload() -> None:
+    st.subheader("Add a model from a file")
+    file = st.file_uploader(
+        "A model .zip downloaded from this app", type=["zip"], key="models_upload_model"
+    )
+    if file is not None and st.button("Add this model", key="models_import", type="primary"):
+        try:
+            with st.spinner("Checking the model..."):
+                name = Path(file.name).stem[:80] or "Uploaded model"
+                run_id = import_run(space, file.getvalue(), name, ui.max_upload_bytes())
+        except PROBLEMS as error:
+            st.error(str(error))
+            return
+        done(f"Added {escape_markdown(space.summary(run_id).name)}. It is in the list above.")
+
+
+runs = space.runs()
+if runs:
+    table(runs)
+    comparison(runs)
+    manage(runs)
+else:
+    st.info("You have no models yet. Train one: it appears here as soon as it starts.")
+    if st.button("Go to Train", key="models_to_train", type="primary"):
+        st.switch_page("pages/train.py")
+st.divider()
+upload()

@@ -1,0 +1,262 @@
+"""Train: pick a size, press Train, and watch the model learn (loss, progress, samples).
+
+Training runs in a worker process; this page reads the run folder and sends it messages.
+"""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+import ui
+from charrnn import report
+from charrnn.checkpoint import CheckpointError
+from charrnn.corpus import CorpusError
+from charrnn.model import CELLS, DEFAULT_PRESET, PRESETS
+from charrnn.runconfig import read_run_config
+from charrnn.runs import (
+    ACTIVE,
+    DEFAULT_CHEM_EVERY,
+    DEFAULT_STEPS,
+    RunError,
+    has_model,
+    new_run_config,
+)
+from charrnn.tokens import UnknownCharacterError
+from charrnn.train import TrainConfig
+
+PROBLEMS = (CorpusError, CheckpointError, RunError, UnknownCharacterError, ValueError)
+PRESET_LINES = {
+    "tiny": "1 layer of 128 memory cells. Learns in a minute or two: spelling and short "
+    "patterns. Best for a first try.",
+    "small": "2 layers of 256. A few minutes: words, punctuation and simple molecules.",
+    "medium": "3 layers of 512. About half an hour on a laptop: the best results, for "
+    "large corpora.",
+}
+STATUS_TEXT = {
+    "queued": "Waiting to start",
+    "running": "Training",
+    "paused": "Paused: the model is saved. Press Resume to go on.",
+    "finished": "Finished",
+    "stopped": "Stopped: the model is saved.",
+    "failed": "Failed",
+    "interrupted": "Interrupted: the server restarted while this run was training.",
+}
+
+NUMBERS = (  # (settings, field, label, lowest, highest, step, help)
+    ("model", "layers", "Layers", 1, 6, 1, "Layers of memory cells stacked on each other."),
+    ("model", "hidden_size", "Hidden size", 8, 2048, 32, "How many numbers it remembers."),
+    ("model", "embedding_size", "Embedding size", 4, 1024, 16, "Numbers for each character."),
+    ("model", "dropout", "Dropout", 0.0, 0.8, 0.05, "Ignores some numbers: less memorising."),
+    ("train", "sequence_length", "Sequence length", 8, 512, 8, "Characters read per lesson."),
+    ("train", "batch_size", "Batch size", 1, 512, 8, "Lessons learned from at once."),
+    ("train", "learning_rate", "Learning rate", 1e-5, 1.0, 1e-4, "Size of each correction."),
+)
+space = ui.workspace()
+runner = ui.job_runner()
+st.title("Train a model")
+
+
+def settings_form(corpus: dict) -> None:
+    """The size preset, the advanced settings and the Train button."""
+    smiles = corpus.get("kind") == "smiles"
+    st.text(f"Corpus: {corpus['name']}")
+    presets = list(PRESETS)
+    chosen = space.settings.get("preset")
+    preset = st.radio(
+        "Model size",
+        presets,
+        index=presets.index(chosen if chosen in presets else DEFAULT_PRESET),
+        format_func=str.capitalize,
+        captions=[PRESET_LINES.get(name, "") for name in presets],
+        key="train_preset",
+    )
+    base, defaults = PRESETS[preset], TrainConfig()
+    model: dict = {}
+    train: dict = {}
+    with st.expander("Advanced settings"):
+        finished = [run for run in space.runs() if has_model(space.run_dir(run.id))]
+        names = {run.id: run.name for run in finished}
+        init_from = st.selectbox(
+            "Start from",
+            [None, *names],
+            format_func=lambda i: "A new, untrained model" if i is None else f"Model: {names[i]}",
+            help="Fine-tuning: continue training one of your models on this corpus.",
+            key="train_init_from",
+        )
+        if init_from:
+            st.caption("The model keeps the size it has: the size settings are not used.")
+        left, middle, right = st.columns(3)
+        model["cell"] = left.selectbox(
+            "Cell type",
+            CELLS,
+            index=CELLS.index(base["cell"]),
+            format_func=str.upper,
+            help="LSTM and GRU remember longer than the plain RNN.",
+            key=f"train_cell_{preset}",
+        )
+        columns = [middle, right, left, middle, right, left, middle]
+        for column, (group, field, label, low, high, step, help) in zip(
+            columns, NUMBERS, strict=True
+        ):
+            value = type(low)(base[field] if group == "model" else getattr(defaults, field))
+            key = f"train_{field}_{preset}" if group == "model" else f"train_{field}"
+            number_format = "%.4f" if field == "learning_rate" else None
+            settings = model if group == "model" else train
+            settings[field] = column.number_input(
+                label, low, high, value, step, number_format, key=key, help=help
+            )
+        by_time = right.radio("Train for", ["steps", "minutes"], key="train_limit", horizontal=True)
+        if by_time == "minutes":
+            train["minutes"] = right.number_input("Minutes", 0.5, 600.0, 5.0, key="train_minutes")
+        else:
+            train["steps"] = right.number_input(
+                "Steps", 10, 200_000, DEFAULT_STEPS[preset], step=100, key=f"train_steps_{preset}"
+            )
+        if smiles:
+            train["augment"] = st.checkbox(
+                "SMILES augmentation: also show each molecule written in other valid ways",
+                key="train_augment",
+            )
+            train["chem_every"] = st.number_input(
+                "Check the chemistry every ... steps (0: never)",
+                0,
+                100_000,
+                DEFAULT_CHEM_EVERY[preset],
+                step=50,
+                key=f"train_chem_every_{preset}",
+                help="Samples molecules now and then and counts how many are valid, "
+                "unique and new.",
+            )
+    default_name = f"{preset.capitalize()} model on {corpus['name']}"
+    if init_from:
+        default_name = f"{names[init_from]}, fine-tuned on {corpus['name']}"
+    name = st.text_input("Name of the run", placeholder=default_name, key="train_run_name")
+    if st.button("Train", type="primary", key="train_start", icon=":material/play_arrow:"):
+        try:
+            with st.spinner("Reading the corpus..."):
+                config = new_run_config(space, corpus, preset, model, train, init_from=init_from)
+            run_id = space.create_run(name or default_name, config)
+            runner.submit(space.run_dir(run_id))
+            space.update_settings(run=run_id)
+        except PROBLEMS as error:
+            st.error(str(error))
+
+
+def controls(run, folder) -> None:
+    """Pause / Resume / Stop (messages to the worker) and a new learning rate."""
+    columns = st.columns([1, 1, 1, 3])
+    if run.status == "queued":
+        if columns[0].button("Cancel", key="train_cancel", icon=":material/close:"):
+            runner.cancel(folder)
+            st.rerun()
+        return
+    if run.status == "running" and columns[0].button(
+        "Pause", key="train_pause", icon=":material/pause:"
+    ):
+        space.send(run.id, "pause")
+        st.toast("Pausing after this step...")
+    if run.status == "paused" and columns[0].button(
+        "Resume", key="train_resume", icon=":material/play_arrow:"
+    ):
+        space.send(run.id, "resume")
+        st.toast("Resuming...")
+    if columns[1].button("Stop", key="train_stop", icon=":material/stop:"):
+        space.send(run.id, "stop")
+        st.toast("Stopping and saving the model...")
+    with columns[3].popover("Change the learning rate"):
+        rate = st.number_input(
+            "New learning rate",
+            1e-6,
+            1.0,
+            read_run_config(folder).train.learning_rate,
+            1e-4,
+            format="%.5f",
+            key="train_lr_value",
+        )
+        if st.button("Apply", key="train_lr_apply"):
+            space.send(run.id, learning_rate=float(rate))
+            st.toast(f"The learning rate becomes {rate:g} from the next step.")
+
+
+def charts(events: list[dict]) -> None:
+    losses = report.loss_frame(events)
+    if losses.empty:
+        st.caption("The loss curve appears after the first steps.")
+        return
+    figure = px.line(losses, x="step", y="loss", color="curve", markers=True, height=320)
+    figure.update_layout(yaxis_title="loss (lower is better)", legend_title_text="")
+    st.plotly_chart(figure)
+    chemistry = report.chem_frame(events)
+    if not chemistry.empty:
+        figure = px.line(chemistry, x="step", y="percent", color="measure", markers=True)
+        figure.update_layout(height=280, yaxis_title="% of sampled molecules", yaxis_range=[0, 100])
+        st.plotly_chart(figure)
+
+
+def live_run(run_id: str, was_active: bool) -> None:
+    """The current run as it is now (called every second while it is active)."""
+    try:
+        run = space.summary(run_id)
+        folder = space.run_dir(run_id)
+    except RunError:
+        return
+    if was_active and run.status not in ACTIVE:
+        st.rerun()  # finished or failed: draw it once more, without polling
+    st.subheader(f"{ui.STATUS_ICONS.get(run.status, '')} {report.escape_markdown(run.name)}")
+    st.caption(STATUS_TEXT.get(run.status, run.status))
+    events = space.metrics(run_id)
+    now = report.latest_progress(events)
+    if run.status == "queued":
+        place = runner.position(folder)
+        st.info(
+            f"Waiting for a free worker: number {place} in the queue." if place else "Starting..."
+        )
+    elif run.status in ("failed", "interrupted", "stopped"):
+        if run.status == "failed":
+            reason = report.escape_markdown(run.error or "unknown")
+            st.error(f"Training stopped because of a problem: {reason}")
+        label = "Continue training" if run.status == "stopped" else "Resume from last checkpoint"
+        if st.button(label, key="train_resume_run", icon=":material/replay:"):
+            runner.submit(folder)
+            st.rerun()
+    elif run.status == "finished":
+        st.success("Done. Try the model on the Generate page.")
+        if st.button("Generate with this model", key="train_to_generate", type="primary"):
+            st.switch_page("pages/generate.py")
+    if events:
+        text = f"Step {now.step:,}" + (f" of {now.total_steps:,}" if now.total_steps else "")
+        if run.status in ("running", "paused") and now.eta is not None:
+            text += f" · about {report.duration(now.eta)} left"
+        if now.tokens_per_second:
+            smiles = read_run_config(folder).corpus_kind == "smiles"
+            unit = "SMILES tokens" if smiles else "characters"
+            text += f" · {now.tokens_per_second:,.0f} {unit} per second"
+        st.progress(now.fraction, text=text)
+    if run.status in ACTIVE:
+        controls(run, folder)
+    charts(events)
+    hint = report.training_hint(events)
+    if hint:
+        st.info(hint, icon=":material/lightbulb:")
+    if now.samples:
+        st.markdown("**What the model writes now**")
+        for sample in now.samples:
+            st.code(sample, language=None, wrap_lines=True)
+
+
+corpus = ui.current_corpus(space)
+if corpus is None:
+    st.info(
+        "First choose what the model should learn from: a built-in corpus or a file of your own."
+    )
+    if st.button("Choose a corpus", key="train_to_corpus", type="primary"):
+        st.switch_page("pages/corpus.py")
+else:
+    settings_form(corpus)
+
+current = ui.current_run(space)
+if current is not None:
+    st.divider()
+    active = current.status in ACTIVE
+    st.fragment(live_run, run_every=1.0 if active else None)(current.id, active)

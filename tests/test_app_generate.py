@@ -1,0 +1,210 @@
+"""The Generate page, driven like a visitor would: pick a run, shape the sampling, generate.
+
+Runs are tiny models trained in-process into a workspace under a temporary CHARRNN_HOME.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from charrnn.model import ModelConfig
+from charrnn.runconfig import RunConfig, corpus_fingerprint, load_corpus
+from charrnn.runs import Workspace, new_workspace, train_worker
+from charrnn.train import TrainConfig
+
+APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+PAGE = "pages/generate.py"
+# A corpus whose characters let a prompt (and samples) hold markup that must stay plain text.
+MARKUP = "<script>alert(1)</script>"
+TEXT_CORPUS = (f"{MARKUP} **bold** abc abcd _x_ [a](b)\n" * 150).encode()
+SMILES_CORPUS = "\n".join(
+    ["CCO", "CC(=O)O", "c1ccccc1", "c1ccncc1", "CCN(CC)CC", "ClCCl", "CC(C)Cl", "C1CCCCC1"] * 8
+).encode()
+
+
+def finished_run(space: Workspace, name: str, reference: str, kind: str, steps: int) -> str:
+    """A run trained to the end by the engine itself (as a worker would), in seconds."""
+    corpus = load_corpus(reference)
+    config = RunConfig(
+        corpus=reference,
+        corpus_kind=kind,
+        corpus_sha256=corpus_fingerprint(corpus),
+        tokenizer="smiles" if kind == "smiles" else "char",
+        model=ModelConfig(vocab_size=1, cell="gru", embedding_size=16, hidden_size=32, layers=1),
+        train=TrainConfig(
+            steps=steps,
+            batch_size=8,
+            sequence_length=24,
+            learning_rate=1e-2,
+            warmup_steps=5,
+            eval_every=1000,
+            eval_tokens=2000,
+            log_every=10,
+            checkpoint_every=0,
+            preview_samples=0,
+            precision="float32",
+        ),
+    )
+    run_id = space.create_run(name, config)
+    train_worker(str(space.run_dir(run_id)), threads=1)
+    assert space.summary(run_id).status == "finished"
+    return run_id
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("charrnn-home")
+
+
+@pytest.fixture(scope="module")
+def text_space(home) -> tuple[str, str]:
+    """A workspace with one finished text run; returns (token, run id)."""
+    token = new_workspace(home)
+    space = Workspace(token, home)
+    reference = space.save_corpus(TEXT_CORPUS, "markup.txt", 10**6)
+    return token, finished_run(space, "tiny <b>text</b>", reference, "text", 60)
+
+
+@pytest.fixture(scope="module")
+def smiles_space(home) -> tuple[str, str]:
+    token = new_workspace(home)
+    space = Workspace(token, home)
+    reference = space.save_corpus(SMILES_CORPUS, "molecules.smi", 10**6)
+    return token, finished_run(space, "tiny molecules", reference, "smiles", 80)
+
+
+def open_page(monkeypatch, home: Path, token: str | None = None, run_id: str | None = None):
+    monkeypatch.setenv("CHARRNN_HOME", str(home))
+    if token and run_id:
+        Workspace(token, home).update_settings(run=run_id)
+    at = AppTest.from_file(APP, default_timeout=60)
+    if token:
+        at.query_params["ws"] = token
+    at.run()
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def no_exceptions(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_without_a_trained_run_the_page_says_to_train(monkeypatch, home):
+    at = open_page(monkeypatch, home, new_workspace(home))
+    no_exceptions(at)
+    assert "no trained model here yet" in at.info[0].value
+    assert at.button(key="generate_go_train").label == "Go to Train"
+    assert not at.slider  # nothing to generate with
+    at.button(key="generate_go_train").click().run()
+    no_exceptions(at)
+    assert "generate_go_train" not in [button.key for button in at.button]  # now on Train
+
+
+def test_generate_text_shows_samples_and_a_download(monkeypatch, home, text_space):
+    at = open_page(monkeypatch, home, *text_space)
+    no_exceptions(at)
+    assert at.selectbox(key="generate_run").value == text_space[1]
+    at.slider(key="generate_count_text").set_value(2)
+    at.slider(key="generate_length_text").set_value(40)
+    at.text_area(key="generate_prompt_text").input("abc")
+    at.number_input(key="generate_seed").set_value(7)
+    at.button(key="generate_button").click().run()
+    no_exceptions(at)
+    assert not at.error
+    samples = [code.value for code in at.code]
+    assert len(samples) == 2 and all(text.startswith("abc") for text in samples)
+    assert all(code.language in ("", "plaintext", None) for code in at.code)
+    assert at.get("download_button")
+    # The same seed gives the same samples again.
+    at.button(key="generate_button").click().run()
+    assert [code.value for code in at.code] == samples
+
+
+def test_a_prompt_with_an_unseen_character_is_explained(monkeypatch, home, text_space):
+    at = open_page(monkeypatch, home, *text_space)
+    at.text_area(key="generate_prompt_text").input("abc🚀").run()
+    no_exceptions(at)
+    assert any("the model knows" in info.value for info in at.info)  # the why panel waits
+    at.button(key="generate_button").click().run()
+    no_exceptions(at)
+    assert "never saw" in at.error[0].value and "🚀" in at.error[0].value
+    assert not at.code
+
+
+def test_markup_in_prompts_and_samples_stays_plain_text(monkeypatch, home, text_space):
+    at = open_page(monkeypatch, home, *text_space)
+    prompt = f"{MARKUP} **bold**"
+    at.text_area(key="generate_prompt_text").input(prompt)
+    at.slider(key="generate_temperature").set_value(1.0)
+    at.slider(key="generate_count_text").set_value(3)
+    at.button(key="generate_button").click().run()
+    no_exceptions(at)
+    assert not at.error
+    samples = [code.value for code in at.code]
+    assert len(samples) == 3 and all(text.startswith(prompt) for text in samples)
+    assert any("**" in text[len(prompt) :] or "<" in text[len(prompt) :] for text in samples)
+    assert not at.get("html")  # nothing is ever written as raw HTML
+    written = [e.value for kind in ("markdown", "caption", "info", "error") for e in at.get(kind)]
+    assert not any("<script" in text or "**bold" in text or "alert(" in text for text in written)
+
+
+def test_the_why_panel_shows_raw_and_shaped_chances(monkeypatch, home, text_space):
+    at = open_page(monkeypatch, home, *text_space)
+    at.slider(key="generate_temperature").set_value(0.5).run()
+    no_exceptions(at)
+    expander = at.expander[0]
+    assert expander.label == "Why these characters? (what temperature does)"
+    (chart,) = at.get("plotly_chart")
+    figure = json.loads(chart.proto.spec)
+    raw, shaped = figure["data"]
+    assert raw["orientation"] == shaped["orientation"] == "h"
+    assert len(raw["y"]) == 15 and 0.9 < sum(shaped["x"]) <= 1 + 1e-6  # the likeliest 15
+    assert shaped["x"] == sorted(shaped["x"], reverse=True)
+    assert max(shaped["x"]) > max(raw["x"])  # temperature 0.5 sharpens the favourite
+    assert "␣ space" in raw["y"] and " " not in raw["y"]  # shown readably
+    assert not any("<" in label or ">" in label for label in raw["y"])  # escaped for plotly
+    assert any("0.5" in caption.value and "likelier" in caption.value for caption in at.caption)
+
+
+def test_generate_molecules_shows_a_grid_and_a_table(monkeypatch, home, smiles_space):
+    at = open_page(monkeypatch, home, *smiles_space)
+    no_exceptions(at)
+    at.slider(key="generate_count_sm").set_value(6)
+    at.text_input(key="generate_prompt_sm").input("C")
+    at.button(key="generate_button").click().run()
+    no_exceptions(at)
+    assert not at.error
+    (image,) = at.image
+    (url,) = image.value
+    assert url.startswith("data:image/svg+xml;base64,")
+    svg = base64.b64decode(url.split(",", 1)[1]).decode()
+    assert svg.count(">log-likelihood -") == 6  # one legend under each molecule
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["SMILES", "valid", "reason if invalid", "log-likelihood"]
+    assert len(table) == 6 and all(smiles.startswith("C") for smiles in table["SMILES"])
+    assert at.metric[0].value.endswith("of 6")
+    assert len(at.get("download_button")) == 1
+    assert at.get("plotly_chart")  # the why panel works for SMILES too
+
+
+def test_choosing_another_run_makes_it_the_current_one(monkeypatch, home, text_space):
+    token, first = text_space
+    space = Workspace(token, home)
+    reference = space.runs()[0].corpus
+    second = finished_run(space, "second", reference, "text", 10)
+    try:
+        at = open_page(monkeypatch, home, token, first)
+        runs = at.selectbox(key="generate_run")
+        assert runs.value == first and set(runs.options) >= {"✅ second", "✅ tiny <b>text</b>"}
+        runs.select(second).run()
+        no_exceptions(at)
+        assert space.settings["run"] == second
+        assert at.get("plotly_chart")
+    finally:
+        space.update_settings(run=first)
+        space.delete(second)

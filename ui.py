@@ -1,0 +1,100 @@
+"""What every page shares: the workspace from the URL, the server's job runner, the sidebar.
+
+Pages stay thin; state that must survive a refresh lives in the workspace on disk.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from charrnn.report import escape_markdown
+from charrnn.runs import (
+    JobRunner,
+    RunError,
+    Workspace,
+    default_root,
+    mark_interrupted,
+    new_workspace,
+)
+
+STATUS_ICONS = {
+    "queued": "⏳",
+    "running": "🏃",
+    "paused": "⏸️",
+    "finished": "✅",
+    "stopped": "⏹️",
+    "failed": "❌",
+    "interrupted": "⚠️",
+}
+
+
+def max_upload_bytes() -> int:
+    return int(st.get_option("server.maxUploadSize")) * 1024 * 1024
+
+
+@st.cache_resource
+def job_runner() -> JobRunner:
+    """One job runner per server; runs a dead server left behind show as interrupted."""
+    mark_interrupted(default_root())
+    workers = int(os.environ.get("CHARRNN_WORKERS", "0")) or None
+    return JobRunner(max_workers=workers)
+
+
+def workspace() -> Workspace:
+    """This visitor's workspace, from ?ws= in the URL (a new one if there is none)."""
+    token = st.query_params.get("ws") or st.session_state.get("ws")
+    try:
+        if token:
+            space = Workspace(token)
+            st.session_state["ws"] = token
+            if st.query_params.get("ws") != token:
+                st.query_params["ws"] = token  # page switches drop the query string
+            return space
+    except RunError as error:
+        st.warning(f"{error} A fresh workspace was opened for you.")
+    token = new_workspace(default_root())
+    st.session_state["ws"] = token
+    st.query_params["ws"] = token
+    return Workspace(token)
+
+
+def current_corpus(space: Workspace) -> dict | None:
+    """The corpus chosen on the Corpus page: {"reference", "name", "kind", ...} or None."""
+    chosen = space.settings.get("corpus")
+    if chosen and space.owns_corpus(chosen.get("reference", "")):
+        return chosen
+    return None
+
+
+def current_run(space: Workspace):
+    run_id = space.settings.get("run")
+    if not run_id:
+        return None
+    try:
+        return space.summary(run_id)
+    except RunError:
+        return None
+
+
+def sidebar(space: Workspace) -> None:
+    with st.sidebar:
+        corpus = current_corpus(space)
+        st.markdown("**Corpus**")
+        st.caption(escape_markdown(corpus["name"]) if corpus else "none chosen yet: open Corpus")
+        run = current_run(space)
+        st.markdown("**Run**")
+        if run:
+            total = f"/{run.total_steps}" if run.total_steps else ""
+            icon = STATUS_ICONS.get(run.status, "")
+            name = escape_markdown(run.name)
+            st.caption(f"{icon} {name}: {run.status}, step {run.step}{total}")
+        else:
+            st.caption("no run yet: open the Train page")
+        st.caption("Bookmark this page's address to come back to your work.")
+
+
+def run_folder(space: Workspace, run_id: str) -> Path:
+    return space.run_dir(run_id)
