@@ -12,6 +12,7 @@ import streamlit as st
 
 from charrnn.report import escape_markdown
 from charrnn.runs import (
+    ACTIVE,
     JobRunner,
     RunError,
     Workspace,
@@ -86,14 +87,20 @@ def sidebar(space: Workspace) -> None:
         st.caption(escape_markdown(corpus["name"]) if corpus else "none chosen yet: open Corpus")
         run = current_run(space)
         st.markdown("**Run**")
-        if run:
-            total = f"/{run.total_steps}" if run.total_steps else ""
-            icon = STATUS_ICONS.get(run.status, "")
-            name = escape_markdown(run.name)
-            st.caption(f"{icon} {name}: {run.status}, step {run.step}{total}")
-        else:
-            st.caption("no run yet: open the Train page")
+        active = run is not None and run.status in ACTIVE
+        st.fragment(run_caption, run_every=2.0 if active else None)(space)  # live while active
         st.caption("Bookmark this page's address to come back to your work.")
+
+
+def run_caption(space: Workspace) -> None:
+    run = current_run(space)
+    if run:
+        total = f"/{run.total_steps}" if run.total_steps else ""
+        icon = STATUS_ICONS.get(run.status, "")
+        name = escape_markdown(run.name)
+        st.caption(f"{icon} {name}: {run.status}, step {run.step}{total}")
+    else:
+        st.caption("no run yet: open the Train page")
 
 
 def run_folder(space: Workspace, run_id: str) -> Path:

@@ -65,8 +65,11 @@ def ours_job(
     )
     settings.update(overrides)
     preset = settings.pop("preset", "small")
+    model_fields = ("cell", "hidden_size", "layers", "embedding_size", "dropout")
+    model_settings = {k: settings.pop(k) for k in model_fields if k in settings}
     config = TrainConfig(**settings)
-    trainer = Trainer(data, preset_config(preset, data.vocabulary.size), config)
+    model_config = preset_config(preset, data.vocabulary.size, **model_settings)
+    trainer = Trainer(data, model_config, config)
     trainer.run()
     molecules = trainer.step * config.batch_size
     options = SampleConfig(num_samples=SAMPLES, max_length=150, seed=seed)

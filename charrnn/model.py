@@ -47,7 +47,7 @@ class ModelConfig:
 # the default and the size the benchmarks use; "medium" wants a GPU or patience.
 PRESETS: dict[str, dict] = {
     "tiny": dict(cell="lstm", embedding_size=32, hidden_size=128, layers=1, dropout=0.0),
-    "small": dict(cell="lstm", embedding_size=64, hidden_size=256, layers=2, dropout=0.0),
+    "small": dict(cell="lstm", embedding_size=64, hidden_size=256, layers=2, dropout=0.1),
     "medium": dict(cell="lstm", embedding_size=128, hidden_size=512, layers=3, dropout=0.1),
 }
 DEFAULT_PRESET = "small"

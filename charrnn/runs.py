@@ -8,55 +8,45 @@ Training happens in worker processes, at most `max_workers` at once; the rest qu
 from __future__ import annotations
 
 import atexit
-import io
 import json
 import os
 import re
 import secrets
 import shutil
-import subprocess
-import sys
 import threading
 import time
-import zipfile
-import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
-from charrnn.checkpoint import (
-    CHECKPOINT_FILE,
-    CHECKPOINT_JSON,
-    CheckpointError,
-    atomic_write_text,
-    load_checkpoint,
-    read_header,
-)
-from charrnn.corpus import CorpusError
+from charrnn.checkpoint import CHECKPOINT_FILE, atomic_write_text, read_header
 from charrnn.model import ModelConfig, preset_config
 from charrnn.runconfig import (
-    RUN_CONFIG_FILE,
     RunConfig,
     corpus_fingerprint,
     load_corpus,
     read_run_config,
     resolve_tokenizer,
-    training_data,
     write_run_config,
 )
+from charrnn.runfiles import (
+    CONTROL_FILE,
+    STATUS_FILE,
+    RunError,
+    clean_name,
+    last_event,
+    read_metrics,
+    read_status,
+    update_status,
+    write_status,
+)
 from charrnn.tokens import Vocabulary, build_vocabulary
-from charrnn.train import TrainConfig, Trainer
+from charrnn.train import TrainConfig
+from charrnn.worker import WorkerProcess
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 RUN_ID = re.compile(r"^r-[0-9a-f]{12}$")
-STATUS_FILE, CONTROL_FILE, METRICS_FILE = "run.json", "control.json", "metrics.jsonl"
 ACTIVE = ("queued", "running", "paused")
 DONE = ("finished", "stopped", "failed", "interrupted")
-
-
-class RunError(ValueError):
-    """A workspace or run that does not exist or cannot do what was asked."""
 
 
 def default_root() -> Path:
@@ -106,7 +96,7 @@ class Workspace:
         run_id = f"r-{secrets.token_hex(6)}"
         folder = self.folder / run_id
         write_run_config(folder, config)
-        write_status(folder, name=_clean_name(name), status="queued", created=time.time())
+        write_status(folder, name=clean_name(name), status="queued", created=time.time())
         return run_id
 
     def runs(self) -> list[RunSummary]:
@@ -162,7 +152,7 @@ class Workspace:
         tmp.write_bytes(data)
         os.replace(tmp, path)
         names = self._read_json("corpora/names.json")
-        names[path.name] = _clean_name(Path(filename).name)
+        names[path.name] = clean_name(Path(filename).name)
         atomic_write_text(folder / "names.json", json.dumps(names, ensure_ascii=False))
         return str(path)
 
@@ -196,207 +186,13 @@ class Workspace:
             return {}
 
     def rename(self, run_id: str, name: str) -> None:
-        update_status(self.run_dir(run_id), name=_clean_name(name))
+        update_status(self.run_dir(run_id), name=clean_name(name))
 
     def delete(self, run_id: str) -> None:
         folder = self.run_dir(run_id)
         if read_status(folder).get("status") in ("running", "paused"):
             raise RunError("Stop the run before deleting it.")
         shutil.rmtree(folder)
-
-
-def _clean_name(name: str) -> str:
-    name = " ".join(str(name).split())[:80]
-    return name or "Untitled run"
-
-
-def read_status(folder: Path) -> dict:
-    try:
-        return json.loads((folder / STATUS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def write_status(folder: Path, **values) -> None:
-    atomic_write_text(folder / STATUS_FILE, json.dumps(values, ensure_ascii=False))
-
-
-def update_status(folder: Path, **values) -> dict:
-    status = {**read_status(folder), **values, "updated": time.time()}
-    write_status(folder, **status)
-    return status
-
-
-def read_metrics(folder: Path) -> list[dict]:
-    """Every complete line of metrics.jsonl (a line being written is skipped)."""
-    events = []
-    try:
-        with open(folder / METRICS_FILE, encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    events.append(json.loads(line))
-                except ValueError:
-                    continue
-    except OSError:
-        pass
-    return events
-
-
-def last_event(folder: Path) -> dict | None:
-    events = read_metrics(folder)
-    return events[-1] if events else None
-
-
-class FileControl:
-    """The trainer's control callable: returns each new message written to control.json."""
-
-    def __init__(self, folder: Path):
-        self.path = Path(folder) / CONTROL_FILE
-        self.seen: str | None = None
-        message = self._read()
-        self.seen = message.get("id") if message else None  # old messages are not replayed
-
-    def _read(self) -> dict | None:
-        try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-
-    def __call__(self) -> dict | None:
-        message = self._read()
-        if not message or message.get("id") == self.seen:
-            return None
-        self.seen = message.get("id")
-        return message
-
-
-def train_worker(folder: str, threads: int) -> None:
-    """Entry point of a worker process: train (or resume) the run in ``folder``."""
-    run_dir = Path(folder)
-    torch.set_num_threads(max(1, threads))
-    update_status(run_dir, status="running", pid=os.getpid(), error=None)
-    try:
-        config = read_run_config(run_dir)
-        control = FileControl(run_dir)
-
-        def on_event(event):
-            if event.kind in ("paused", "resumed"):
-                update_status(run_dir, status="paused" if event.kind == "paused" else "running")
-
-        hooks = dict(on_event=on_event, control=control)
-        if (run_dir / CHECKPOINT_FILE).is_file():
-            trainer = _resumed_trainer(run_dir, config, hooks)
-        else:
-            trainer = _new_trainer(run_dir, config, hooks)
-        final = trainer.run()
-        update_status(run_dir, status=final.status or "finished", pid=None)
-    except Exception as error:  # the worker's last word: shown to the user, never a traceback
-        update_status(run_dir, status="failed", pid=None, error=str(error) or type(error).__name__)
-        raise SystemExit(1) from None
-
-
-def _run_corpus(run_dir: Path, config: RunConfig):
-    """The run's corpus; only built-ins and the workspace's own uploads are read."""
-    reference = config.corpus
-    if not reference.startswith("builtin:"):
-        corpora = (run_dir.parent / "corpora").resolve()
-        if Path(reference).resolve().parent != corpora:
-            raise CorpusError(
-                "This run's corpus is not in this workspace (was the model uploaded?). "
-                "Choose a corpus on the Corpus page and train a new run from this one."
-            )
-    return load_corpus(
-        reference, smiles_column=config.smiles_column, drop_invalid=config.drop_invalid
-    )
-
-
-def _new_trainer(run_dir: Path, config: RunConfig, hooks: dict):
-    """A fresh start, or a fine-tune of another run's model of this workspace (init_from)."""
-    (run_dir / METRICS_FILE).unlink(missing_ok=True)  # a start that failed before a checkpoint
-    corpus = _run_corpus(run_dir, config)
-    base = None
-    if config.init_from:
-        base_dir = Path(config.init_from)
-        if base_dir.resolve().parent != run_dir.resolve().parent:
-            raise RunError("A run can only start from another run of the same workspace.")
-        base = load_checkpoint(base_dir)
-        if base.vocabulary.line_based != (corpus.kind == "smiles"):
-            raise RunError("The model to start from learned another kind of corpus.")
-    vocabulary = base.vocabulary if base else None
-    data = training_data(corpus, config.tokenizer, config.train, vocabulary)
-    trainer = Trainer(
-        data,
-        base.model.config if base else config.model,
-        config.train,
-        run_dir=run_dir,
-        model=base.model if base else None,
-        run_info={"corpus": config.corpus},
-        **hooks,
-    )
-    write_run_config(run_dir, replace(config, model=trainer.model.config))  # the real vocab size
-    return trainer
-
-
-def _resumed_trainer(run_dir: Path, config: RunConfig, hooks: dict):
-    """Continue from the run's checkpoint, on the same corpus and vocabulary."""
-    corpus = _run_corpus(run_dir, config)
-    if corpus_fingerprint(corpus) != config.corpus_sha256:
-        raise CorpusError(
-            "The corpus has changed since this run began, so it cannot continue where it "
-            "stopped. Train a new run from this one instead."
-        )
-    header = read_header(run_dir)
-    data = training_data(
-        corpus, config.tokenizer, config.train, Vocabulary.from_json(header["vocabulary"])
-    )
-    _trim_metrics(run_dir, int(header.get("step", 0)))  # steps after it will be logged again
-    return Trainer.resume(run_dir, data, **hooks)
-
-
-def _trim_metrics(run_dir: Path, step: int) -> None:
-    """Keep the events up to the checkpoint (and no half-written last line)."""
-    kept = [event for event in read_metrics(run_dir) if int(event.get("step", 0)) <= step]
-    text = "".join(json.dumps(event, ensure_ascii=False) + "\n" for event in kept)
-    atomic_write_text(run_dir / METRICS_FILE, text)
-
-
-class WorkerProcess:
-    """A training worker in a fresh Python process, with multiprocessing's Process methods.
-
-    Not multiprocessing: under Streamlit, __main__ is the app script, and a spawned child
-    would run the whole app again before training.
-    """
-
-    def __init__(self, run_dir: Path, threads: int):
-        code = "import sys; from charrnn.runs import train_worker; "
-        code += "train_worker(sys.argv[1], int(sys.argv[2]))"
-        package_root = str(Path(__file__).resolve().parent.parent)
-        path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
-        self.popen = subprocess.Popen(
-            [sys.executable, "-c", code, str(run_dir), str(threads)],
-            env={**os.environ, "PYTHONPATH": path},
-            stdin=subprocess.DEVNULL,
-        )
-        self.pid = self.popen.pid
-
-    def is_alive(self) -> bool:
-        return self.popen.poll() is None
-
-    @property
-    def exitcode(self) -> int | None:
-        return self.popen.poll()
-
-    def kill(self) -> None:
-        self.popen.kill()
-
-    def terminate(self) -> None:
-        self.popen.terminate()
-
-    def join(self, timeout: float | None = None) -> None:
-        try:
-            self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
 
 
 class JobRunner:
@@ -495,14 +291,10 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-# ----- new runs, and models carried in and out as zip files -----------------------------
+# ----- new runs -------------------------------------------------------------------------
 DEFAULT_STEPS = {"tiny": 1500, "small": 3000, "medium": 5000}
 DEFAULT_CHEM_EVERY = {"tiny": 100, "small": 200, "medium": 250}
 MODEL_FIELDS = ("cell", "layers", "hidden_size", "embedding_size", "dropout")
-EXPORT_FILES = (CHECKPOINT_FILE, CHECKPOINT_JSON, RUN_CONFIG_FILE, METRICS_FILE)
-MAX_IMPORT_UNPACKED = 200 * 1024 * 1024  # all files of an uploaded model, unpacked
-MAX_IMPORT_RATIO = 200  # unpacked / packed size; real models pack about 1:1, text 1:10
-IMPORTED_PREFIX = "imported:"
 
 
 def new_run_config(
@@ -573,157 +365,3 @@ def new_run_config(
 def has_model(run_dir: Path) -> bool:
     """Whether the run has saved a model (a checkpoint) that can be used or downloaded."""
     return (Path(run_dir) / CHECKPOINT_FILE).is_file()
-
-
-def export_run(run_dir: Path) -> bytes:
-    """A zip of the run's model: checkpoint, its description, config and metrics."""
-    run_dir = Path(run_dir)
-    if not (run_dir / CHECKPOINT_FILE).is_file():
-        raise RunError("This run has no saved model yet: train it first.")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in EXPORT_FILES:
-            if (run_dir / name).is_file():
-                archive.write(run_dir / name, name)
-    return buffer.getvalue()
-
-
-def import_run(
-    space: Workspace, data: bytes, name: str = "Uploaded model", max_bytes: int = 100 * 1024**2
-) -> str:
-    """Add a model zip (as export_run writes it) to the workspace as a finished run.
-
-    Everything is checked before use: the zip's size, its member names (no folders), its
-    unpacked size (read with a cap, so a zip bomb is refused), and the checkpoint itself,
-    which is loaded with safetensors (a pickle is refused with CheckpointError).
-    """
-    if len(data) > max_bytes:
-        raise RunError(
-            f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB."
-        )
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError):
-        raise RunError(_NOT_A_MODEL_ZIP) from None
-    with archive:
-        members = _checked_members(archive)
-        staging = space.folder / f".import-{secrets.token_hex(6)}"
-        staging.mkdir()
-        try:
-            for member in members:
-                _unpack(archive, member, staging / member.filename)
-            return _add_imported(space, staging, name)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-
-
-_NOT_A_MODEL_ZIP = (
-    "This is not a model file from charrnn. Upload the .zip that the Models page's "
-    "Download button gave you, unchanged."
-)
-
-
-def _checked_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
-    members = archive.infolist()
-    names = [member.filename for member in members]
-    if len(members) > len(EXPORT_FILES) or len(set(names)) != len(names):
-        raise RunError(f"{_NOT_A_MODEL_ZIP} (It holds other files.)")
-    if any(name not in EXPORT_FILES for name in names):
-        raise RunError(f"{_NOT_A_MODEL_ZIP} (It holds files or folders a model never has.)")
-    if CHECKPOINT_FILE not in names:
-        raise RunError(f"{_NOT_A_MODEL_ZIP} (It has no {CHECKPOINT_FILE}.)")
-    if any(member.flag_bits & 0x1 for member in members):
-        raise RunError("The zip is password-protected. Upload it without a password.")
-    unpacked = sum(member.file_size for member in members)
-    if unpacked > MAX_IMPORT_UNPACKED:
-        raise RunError(
-            f"Unpacked, the zip would take {unpacked / 1e6:.0f} MB; the limit is "
-            f"{MAX_IMPORT_UNPACKED / 1e6:.0f} MB."
-        )
-    for member in members:
-        if member.file_size > 1024**2 and member.file_size > MAX_IMPORT_RATIO * max(
-            member.compress_size, 1
-        ):
-            raise RunError("The zip unpacks to far more than a model could: it was refused.")
-    return members
-
-
-def _unpack(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path) -> None:
-    """Copy one member out, never more bytes than it declared (a lying header is refused)."""
-    written = 0
-    try:
-        with archive.open(member) as source, open(target, "wb") as handle:
-            while chunk := source.read(1024 * 1024):
-                written += len(chunk)
-                if written > member.file_size:
-                    raise RunError("The zip unpacks to more than it says: it was refused.")
-                handle.write(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
-        raise RunError(f"{_NOT_A_MODEL_ZIP} (The zip is damaged.)") from None
-
-
-def _add_imported(space: Workspace, staging: Path, name: str) -> str:
-    checkpoint = load_checkpoint(staging / CHECKPOINT_FILE)  # CheckpointError: not a model
-    header = read_header(staging / CHECKPOINT_FILE)
-    atomic_write_text(staging / CHECKPOINT_JSON, json.dumps(header, indent=2, ensure_ascii=False))
-    try:
-        config = read_run_config(staging)
-    except CheckpointError:
-        config = None
-    try:
-        train_config = (
-            config.train if config else TrainConfig.from_json(checkpoint.info["train_config"])
-        )
-    except (KeyError, TypeError, ValueError):
-        train_config = TrainConfig()
-    reference = config.corpus if config else ""
-    if not reference.startswith("builtin:"):  # a file on another computer: only its name
-        file_name = re.sub(r"[^A-Za-z0-9._ -]", "", Path(reference).name)[:60]
-        reference = IMPORTED_PREFIX + (file_name or "unknown corpus")
-    vocabulary = checkpoint.vocabulary
-    write_run_config(
-        staging,
-        RunConfig(
-            corpus=reference,
-            corpus_kind="smiles" if vocabulary.line_based else "text",
-            corpus_sha256=config.corpus_sha256 if config else "",
-            tokenizer=vocabulary.tokenizer,
-            model=checkpoint.model.config,
-            train=train_config,
-            smiles_column=config.smiles_column if config else None,
-            drop_invalid=config.drop_invalid if config else False,
-            preset=config.preset if config else None,
-        ),
-    )
-    events = [_clean_event(event) for event in read_metrics(staging)]
-    text = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events if e)
-    atomic_write_text(staging / METRICS_FILE, text)
-    write_status(staging, name=_clean_name(name), status="finished", created=time.time())
-    run_id = f"r-{secrets.token_hex(6)}"
-    os.replace(staging, space.folder / run_id)
-    return run_id
-
-
-_EVENT_NUMBERS = ("elapsed", "train_loss", "validation_loss", "learning_rate", "eta", "progress")
-_EVENT_NUMBERS += ("tokens_per_second", "epoch", "validity", "uniqueness", "novelty")
-
-
-def _clean_event(event) -> dict | None:
-    """An uploaded metrics line, kept only with the fields and types a run writes."""
-    if not isinstance(event, dict) or not isinstance(event.get("kind"), str):
-        return None
-    if not isinstance(event.get("step"), int) or isinstance(event.get("step"), bool):
-        return None
-    clean = {"kind": event["kind"][:20], "step": event["step"]}
-    for key in _EVENT_NUMBERS:
-        value = event.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            clean[key] = value
-    if isinstance(event.get("total_steps"), int):
-        clean["total_steps"] = event["total_steps"]
-    if isinstance(event.get("status"), str):
-        clean["status"] = event["status"][:20]
-    samples = event.get("samples")
-    if isinstance(samples, list):
-        clean["samples"] = [str(sample)[:2000] for sample in samples[:10]]
-    return clean

@@ -16,12 +16,15 @@ import plotly.express as px
 import streamlit as st
 
 import ui
+from charrnn.builtins import builtin_corpora
 from charrnn.checkpoint import CheckpointError
 from charrnn.corpus import CorpusError
 from charrnn.report import compare_frame, escape_markdown
-from charrnn.runs import IMPORTED_PREFIX, RunError, export_run, has_model, import_run
+from charrnn.runs import RunError, has_model
+from charrnn.transfer import IMPORTED_PREFIX, export_run, import_run
 
 PROBLEMS = (CorpusError, CheckpointError, RunError, ValueError)
+BUILTIN_TITLES = {f"builtin:{corpus.id}": corpus.title for corpus in builtin_corpora()}
 
 space = ui.workspace()
 runner = ui.job_runner()
@@ -31,6 +34,8 @@ if "models_notice" in st.session_state:  # said before the rerun that redrew the
 
 
 def corpus_label(reference: str) -> str:
+    if reference in BUILTIN_TITLES:
+        return BUILTIN_TITLES[reference]
     if reference.startswith(IMPORTED_PREFIX):
         return f"{reference.removeprefix(IMPORTED_PREFIX)} (came with an uploaded model)"
     return space.corpus_name(reference) if reference else "unknown"
@@ -60,7 +65,12 @@ def comparison(runs) -> None:
     names = {run.id: run.name for run in runs}
     default = [run.id for run in runs if run.status == "finished"][:3]
     chosen = st.multiselect(
-        "Runs to compare", list(names), default=default, format_func=names.get, key="models_compare"
+        "Runs to compare",
+        list(names),
+        default=default,
+        format_func=names.get,
+        key="models_compare",
+        placeholder="Choose one or more runs",
     )
     labels = {}
     for run_id in chosen:  # one line per run, even when two runs share a name

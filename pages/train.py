@@ -141,6 +141,8 @@ def settings_form(corpus: dict) -> None:
             space.update_settings(run=run_id)
         except PROBLEMS as error:
             st.error(str(error))
+        else:
+            st.rerun()  # the sidebar, drawn before the run existed, names it too
 
 
 def controls(run, folder) -> None:

@@ -14,8 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 from charrnn.model import ModelConfig
 from charrnn.runconfig import RunConfig, corpus_fingerprint, load_corpus
-from charrnn.runs import Workspace, new_workspace, train_worker
+from charrnn.runs import Workspace, new_workspace
 from charrnn.train import TrainConfig
+from charrnn.worker import train_worker
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 PAGE = "pages/generate.py"

@@ -20,14 +20,10 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from charrnn.checkpoint import CHECKPOINT_FILE
-from charrnn.runs import (
-    EXPORT_FILES,
-    Workspace,
-    export_run,
-    new_run_config,
-    train_worker,
-    update_status,
-)
+from charrnn.runfiles import update_status
+from charrnn.runs import Workspace, new_run_config
+from charrnn.transfer import EXPORT_FILES, export_run
+from charrnn.worker import train_worker
 
 TOY = {
     "reference": "builtin:toy-pattern",

@@ -17,21 +17,10 @@ from pathlib import Path
 import pytest
 
 from charrnn.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
-from charrnn.runs import (
-    EXPORT_FILES,
-    FileControl,
-    JobRunner,
-    RunError,
-    Workspace,
-    export_run,
-    import_run,
-    mark_interrupted,
-    new_run_config,
-    new_workspace,
-    read_status,
-    train_worker,
-    update_status,
-)
+from charrnn.runfiles import FileControl, RunError, read_status, update_status
+from charrnn.runs import JobRunner, Workspace, mark_interrupted, new_run_config, new_workspace
+from charrnn.transfer import EXPORT_FILES, export_run, import_run
+from charrnn.worker import train_worker
 
 TOY = {"reference": "builtin:toy-pattern", "name": "Toy", "kind": "text"}
 TINY_MODEL = {"cell": "gru", "layers": 1, "hidden_size": 16, "embedding_size": 8}

@@ -1,0 +1,84 @@
+"""The files a run folder shares between the server and its worker: status, metrics, control.
+
+run.json holds the run's name and status, metrics.jsonl one event per line, and control.json
+the latest message to the worker (pause, resume, stop, a new learning rate).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from charrnn.checkpoint import atomic_write_text
+
+STATUS_FILE, CONTROL_FILE, METRICS_FILE = "run.json", "control.json", "metrics.jsonl"
+
+
+class RunError(ValueError):
+    """A workspace or run that does not exist or cannot do what was asked."""
+
+
+def clean_name(name: str) -> str:
+    name = " ".join(str(name).split())[:80]
+    return name or "Untitled run"
+
+
+def read_status(folder: Path) -> dict:
+    try:
+        return json.loads((folder / STATUS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def write_status(folder: Path, **values) -> None:
+    atomic_write_text(folder / STATUS_FILE, json.dumps(values, ensure_ascii=False))
+
+
+def update_status(folder: Path, **values) -> dict:
+    status = {**read_status(folder), **values, "updated": time.time()}
+    write_status(folder, **status)
+    return status
+
+
+def read_metrics(folder: Path) -> list[dict]:
+    """Every complete line of metrics.jsonl (a line being written is skipped)."""
+    events = []
+    try:
+        with open(folder / METRICS_FILE, encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    events.append(json.loads(line))
+                except ValueError:
+                    continue
+    except OSError:
+        pass
+    return events
+
+
+def last_event(folder: Path) -> dict | None:
+    events = read_metrics(folder)
+    return events[-1] if events else None
+
+
+class FileControl:
+    """The trainer's control callable: returns each new message written to control.json."""
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / CONTROL_FILE
+        self.seen: str | None = None
+        message = self._read()
+        self.seen = message.get("id") if message else None  # old messages are not replayed
+
+    def _read(self) -> dict | None:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def __call__(self) -> dict | None:
+        message = self._read()
+        if not message or message.get("id") == self.seen:
+            return None
+        self.seen = message.get("id")
+        return message
