@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh requirements.txt
-echo "Starting charrnn: open http://localhost:8501 in your browser (Ctrl-C stops it)."
+echo "Starting charrnn: open the Local URL printed below in your browser (Ctrl-C stops it)."
 exec .venv/bin/python -m streamlit run streamlit_app.py --server.headless true "$@"
