@@ -136,6 +136,21 @@ def duration(seconds: float | None) -> str:
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
+def run_labels(runs) -> dict[str, str]:
+    """A select box label for each run (objects with .id and .name), keyed by run id.
+
+    Labels are unique (a repeated name gets the end of the run's id) and do not change while
+    a page is open (no status icon): a select box sends back the label shown, and a label
+    that changed reads as a different, unknown choice.
+    """
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run.name] = counts.get(run.name, 0) + 1
+    return {
+        run.id: run.name if counts[run.name] == 1 else f"{run.name} ({run.id[-6:]})" for run in runs
+    }
+
+
 def escape_markdown(text: str) -> str:
     """Text a user wrote (a run name), safe to put in Streamlit markdown: shown as typed."""
     return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~$:])", r"\\\1", " ".join(str(text).split()))

@@ -17,6 +17,7 @@ import ui
 from charrnn.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
 from charrnn.chem import canonical_set, smiles_problem
 from charrnn.drawing import grid_svg
+from charrnn.report import run_labels
 from charrnn.runs import RunError
 from charrnn.sample import SampleConfig, next_token_probabilities, sample, shaping_sentence
 from charrnn.tokens import UnknownCharacterError
@@ -37,7 +38,9 @@ def load_model(folder: str, modified: float):
 
 
 def remember_run(space) -> None:
-    space.update_settings(run=st.session_state["generate_run"])
+    chosen = st.session_state.get("generate_run")
+    if chosen in {run.id for run in space.runs()}:  # never a stale label
+        space.update_settings(run=chosen)
 
 
 def why_chart(rows: list[tuple[str, float, float]]) -> go.Figure:
@@ -134,7 +137,7 @@ if not runs:
     st.stop()
 
 ids = [run.id for run in runs]
-labels = {run.id: f"{ui.STATUS_ICONS.get(run.status, '')} {run.name}" for run in runs}
+labels = run_labels(runs)  # no status icons: a label must not change while the page is open
 current = space.settings.get("run")
 run_id = st.selectbox(
     "Model",

@@ -19,7 +19,7 @@ import ui
 from charrnn.builtins import builtin_corpora
 from charrnn.checkpoint import CheckpointError
 from charrnn.corpus import CorpusError
-from charrnn.report import compare_frame, escape_markdown
+from charrnn.report import compare_frame, escape_markdown, run_labels
 from charrnn.runs import RunError, has_model
 from charrnn.transfer import IMPORTED_PREFIX, export_run, import_run
 
@@ -62,7 +62,7 @@ def table(runs) -> None:
 
 def comparison(runs) -> None:
     st.subheader("Compare loss curves")
-    names = {run.id: run.name for run in runs}
+    names = run_labels(runs)
     default = [run.id for run in runs if run.status == "finished"][:3]
     chosen = st.multiselect(
         "Runs to compare",
@@ -95,7 +95,7 @@ def manage(runs) -> None:
         "Model",
         ids,
         index=ids.index(current) if current in ids else 0,
-        format_func=lambda i: f"{ui.STATUS_ICONS.get(by_id[i].status, '')} {by_id[i].name}",
+        format_func=run_labels(runs).get,  # unique, and steady while a run's status changes
         key="models_manage_run",
     )
     run, folder = by_id[run_id], space.run_dir(run_id)

@@ -1,0 +1,183 @@
+"""What the real-browser tests share: a Streamlit server, Debian's chromium, page helpers.
+
+The server runs `streamlit run streamlit_app.py` in a fresh CHARRNN_HOME; the browser is
+the chromium Debian ships (Playwright's own browsers cannot be downloaded here).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots (git-ignored)
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class StreamlitServer:
+    """`streamlit run streamlit_app.py` on a free port, with its own workspaces folder."""
+
+    def __init__(self, home: Path, workers: int = 1):
+        self.home = home
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = home / "streamlit.log"
+        env = {
+            **os.environ,
+            "CHARRNN_HOME": str(home / "workspaces"),
+            "CHARRNN_CACHE": str(home / "cache"),
+            "CHARRNN_WORKERS": str(workers),
+            "PYTHONUNBUFFERED": "1",
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "streamlit_app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(self.port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",  # no watching of the repository (and its .venv)
+            "none",
+        ]
+        self._log = open(self.log_path, "wb")  # closed in stop()
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its training workers can be ended with it
+        )
+
+    def wait_healthy(self, seconds: float = 60.0) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited early:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as answer:
+                    if answer.status == 200 and answer.read().strip() == b"ok":
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"streamlit did not answer within {seconds:.0f} s:\n{self.log()}")
+
+    def log(self) -> str:
+        """The end of the server's output, and what its workspaces hold (to explain a failure)."""
+        self._log.flush()
+        lines = [self.log_path.read_text(encoding="utf-8", errors="replace")[-5000:]]
+        for path in sorted((self.home / "workspaces").glob("*/*.json")):
+            lines.append(f"{path.relative_to(self.home)}: {path.read_text(encoding='utf-8')}")
+        for path in sorted((self.home / "workspaces").glob("*/r-*/run.json")):
+            lines.append(f"{path.relative_to(self.home)}: {path.read_text(encoding='utf-8')}")
+        return "\n".join(lines)
+
+    def stop(self) -> None:
+        """Terminate, then kill; then end any training worker it left behind."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=15)
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # the session this server started
+        except (ProcessLookupError, PermissionError):
+            pass
+        self._log.close()
+
+
+def launch_chromium(playwright):
+    if not CHROMIUM.exists():
+        pytest.skip(
+            "Debian's chromium is not installed (apt-get install chromium); browser tests skipped"
+        )
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+# ----- page helpers: Streamlit gives each keyed widget the CSS class st-key-<key> --------
+def keyed(page, key: str):
+    return page.locator(f".st-key-{key}")
+
+
+def click_button(page, key: str) -> None:
+    keyed(page, key).locator("button").click()
+
+
+def open_page(page, title: str) -> None:
+    """Follow the sidebar's navigation link to a page, as a person would."""
+    page.locator('[data-testid="stSidebarNav"] a', has_text=title).click()
+    page.locator("h1").first.wait_for()
+
+
+def caption(page, pattern: str):
+    """A caption whose whole text matches ``pattern`` (a regular expression)."""
+    captions = page.locator('[data-testid="stCaptionContainer"]')
+    return captions.filter(has_text=re.compile(pattern))
+
+
+def no_traceback(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, "a traceback is shown"
+
+
+def settle(page, seconds: float = 10.0) -> None:
+    """Wait (at most ``seconds``) until the script has finished drawing the page."""
+    deadline = time.monotonic() + seconds
+    busy = page.locator(
+        '[data-testid="stStatusWidget"], [data-testid="stElementContainer"][data-stale="true"], '
+        '[data-testid="stSkeleton"]'
+    )
+    while busy.count() and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+
+
+def screenshot(page, name: str) -> Path:
+    """The whole page as a PNG in tests/artifacts/ (the window grows to fit it)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    settle(page)
+    size = page.viewport_size
+    height = page.evaluate(
+        """() => Math.max(...Array.from(
+            document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"]'),
+            (element) => element.scrollHeight), document.body.scrollHeight)"""
+    )
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], height)})
+    page.wait_for_timeout(500)  # charts redraw at the new size
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+    return path

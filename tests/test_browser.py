@@ -1,0 +1,222 @@
+"""The app in a real browser: a newcomer's first molecules, from Home to Generate and Models.
+
+One `streamlit run` server (in a fresh workspaces folder) and Debian's chromium, driven by
+Playwright, are shared by the tests of this module. Screenshots of every page are saved in
+tests/artifacts/; the time from pressing Train to the first loss point and to the first
+valid molecule is printed with the label BROWSER-TIMING.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from browser_support import (
+    CHROMIUM,
+    StreamlitServer,
+    caption,
+    click_button,
+    keyed,
+    launch_chromium,
+    no_traceback,
+    open_page,
+    screenshot,
+)
+
+pytestmark = pytest.mark.browser
+if not CHROMIUM.exists():
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium); browser tests skipped",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+RUN_NAME = "Tiny model on NCI first 5K (RDKit)"  # the name the Train page suggests
+STEPS = 600  # the tiny preset's 1,500 steps, cut short: still running when Generate opens
+BAD = b"\x00\x01PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, request):
+    failed = request.session.testsfailed
+    app = StreamlitServer(tmp_path_factory.mktemp("browser"), workers=1)
+    try:
+        app.wait_healthy(seconds=60)
+        yield app
+    finally:
+        if request.session.testsfailed > failed:
+            print(f"--- the end of streamlit's log ---\n{app.log()}")
+        app.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh visitor (a new browser context: no cookies, a new workspace)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    yield tab
+    context.close()
+
+
+def fresh(page, testid: str):
+    """An element drawn by the script's latest run (not a stale one from the run before)."""
+    return page.locator('[data-testid="stElementContainer"][data-stale="false"]').filter(
+        has=page.locator(f'[data-testid="{testid}"]')
+    )
+
+
+def chosen(page, key: str):
+    """A select box's field (its value is the option shown)."""
+    return keyed(page, key).get_by_role("combobox")
+
+
+def training_step(page) -> int:
+    """The step number the Train page's progress bar says (-1 before it shows one)."""
+    progress = page.locator('[data-testid="stProgress"]')
+    if progress.count() == 0:
+        return -1
+    found = re.search(r"Step ([\d,]+)", progress.first.inner_text())
+    return int(found.group(1).replace(",", "")) if found else -1
+
+
+def wait_for_step_above(page, step: int, seconds: float) -> int:
+    deadline = time.monotonic() + seconds
+    while (now := training_step(page)) <= step:
+        assert time.monotonic() < deadline, f"training stayed at step {now}"
+        page.wait_for_timeout(500)
+    return now
+
+
+def generate_once(page) -> tuple[int, int]:
+    """Press Generate; (valid molecules, molecules) from the fresh results."""
+    made = fresh(page, "stCaptionContainer").filter(has=caption(page, r"^Made with seed"))
+    before = made.first.inner_text() if made.count() else None
+    click_button(page, "generate_button")
+    if before is not None:
+        made = made.filter(has_not_text=before)  # a new random seed each time
+    expect(made.first).to_be_visible(timeout=60_000)
+    metric = fresh(page, "stMetric").filter(has_text="Valid molecules")
+    expect(metric).to_be_visible(timeout=60_000)
+    value = metric.locator('[data-testid="stMetricValue"]').inner_text()
+    valid, total = (int(number) for number in re.findall(r"\d+", value))
+    drawing = fresh(page, "stImage").locator("img")
+    expect(drawing).to_have_attribute("src", re.compile(r"^data:image/svg\+xml"))
+    return valid, total
+
+
+def report(capsys, line: str) -> None:
+    with capsys.disabled():
+        print(f"\nBROWSER-TIMING: {line}")
+
+
+def test_a_newcomer_trains_a_tiny_model_and_draws_molecules(page, server, capsys):
+    # Home: the one-click start picks NCI 5K and the tiny size, then opens Train.
+    page.goto(server.url)
+    expect(page.locator("h1", has_text="Teach a small neural network")).to_be_visible(
+        timeout=60_000
+    )
+    expect(page).to_have_url(re.compile(r"[?&]ws="))
+    token = re.search(r"[?&]ws=([^&]+)", page.url).group(1)
+    expect(keyed(page, "start_molecules")).to_be_visible()
+    screenshot(page, "1-home")
+    click_button(page, "start_molecules")
+    expect(page.locator("h1", has_text="Train a model")).to_be_visible()
+    expect(page.get_by_text("Corpus: NCI first 5K (RDKit)")).to_be_visible()
+    expect(keyed(page, "train_preset").locator("input[type=radio]").first).to_be_checked()
+
+    # Train: fewer steps (Advanced settings), press Train, watch the loss curve grow.
+    page.locator('[data-testid="stExpander"] summary', has_text="Advanced settings").click()
+    steps = keyed(page, "train_steps_tiny").locator("input")
+    steps.fill(str(STEPS))
+    steps.press("Enter")
+    expect(steps).to_have_value(str(STEPS))
+    started = time.monotonic()
+    click_button(page, "train_start")
+    expect(page.locator('[data-testid="stPlotlyChart"]').first).to_be_visible(timeout=120_000)
+    to_first_point = time.monotonic() - started
+    expect(page.locator('[data-testid="stProgress"]')).to_contain_text(f"of {STEPS}")
+    step = wait_for_step_above(page, training_step(page), seconds=60)
+
+    # Pause and Resume: messages to the worker, answered on the page.
+    click_button(page, "train_pause")
+    expect(caption(page, r"^Paused: the model is saved")).to_be_visible(timeout=60_000)
+    expect(keyed(page, "train_resume")).to_be_visible()
+    paused_at = training_step(page)
+    assert paused_at >= step
+    click_button(page, "train_resume")
+    expect(caption(page, r"^Training$")).to_be_visible(timeout=60_000)
+    wait_for_step_above(page, paused_at, seconds=60)
+    no_traceback(page)
+    screenshot(page, "3-train")
+
+    # Generate (through the sidebar): molecules drawn, until one of them is valid.
+    open_page(page, "Generate")
+    expect(page.locator("h1", has_text="Generate")).to_be_visible()
+    expect(chosen(page, "generate_run")).to_have_value(re.compile(re.escape(RUN_NAME)))
+    tries, valid, total = 0, 0, 0
+    while valid == 0:
+        assert time.monotonic() - started < 180, f"no valid molecule in {tries} tries"
+        if tries:
+            page.wait_for_timeout(2_000)  # the run saves a better model at its end
+        valid, total = generate_once(page)
+        tries += 1
+    to_first_molecule = time.monotonic() - started
+    first_valid = f"{valid} of {total}"
+
+    # Generate again until the run has finished, then once more: the page then uses the
+    # final model, and the choice of model survives the run's change of status.
+    running = fresh(page, "stCaptionContainer").filter(has=caption(page, r"^This run is "))
+    while running.count():
+        assert time.monotonic() - started < 240, "the run did not finish"
+        page.wait_for_timeout(3_000)
+        generate_once(page)
+    generate_once(page)
+    no_traceback(page)
+    screenshot(page, "4-generate")
+    report(capsys, f"Train pressed -> first loss point on the chart: {to_first_point:.1f} s")
+    report(
+        capsys,
+        f"Train pressed -> first valid drawn molecule: {to_first_molecule:.1f} s "
+        f"({first_valid} valid, {tries} press(es) of Generate; tiny preset, {STEPS} steps, "
+        "NCI 5K, 1 worker, a pause and resume included)",
+    )
+
+    # A reload keeps the workspace (?ws= in the address): the run is still there.
+    page.reload()
+    expect(page).to_have_url(re.compile(rf"[?&]ws={re.escape(token)}"))
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    expect(sidebar).to_contain_text(f"{RUN_NAME}: finished", timeout=60_000)
+    open_page(page, "Models")
+    expect(page.locator("h1", has_text="Your models")).to_be_visible()
+    expect(page.locator('[data-testid="stDataFrame"]')).to_be_visible()
+    expect(chosen(page, "models_manage_run")).to_have_value(re.compile(re.escape(RUN_NAME)))
+    no_traceback(page)
+    screenshot(page, "5-models")
+
+
+def test_a_bad_upload_shows_a_plain_error(page, server):
+    page.goto(server.url)
+    expect(page.locator("h1", has_text="Teach a small neural network")).to_be_visible(
+        timeout=60_000
+    )
+    open_page(page, "Corpus")
+    expect(page.locator("h1", has_text="Corpus")).to_be_visible()
+    keyed(page, "corpus_source").get_by_text("Upload", exact=True).click()
+    upload = keyed(page, "corpus_upload").locator('input[type="file"]')
+    upload.set_input_files(files=[{"name": "bad.txt", "mimeType": "text/plain", "buffer": BAD}])
+    error = page.locator('[data-testid="stAlertContentError"]')
+    expect(error).to_contain_text("This looks like a binary file", timeout=60_000)
+    expect(keyed(page, "use_corpus")).to_have_count(0)
+    no_traceback(page)
+    screenshot(page, "2-corpus")
