@@ -57,7 +57,7 @@ runner = ui.job_runner()
 st.title("Train a model")
 
 
-def settings_form(corpus: dict) -> None:
+def settings_form(corpus: dict, busy: bool) -> None:
     """The size preset, the advanced settings and the Train button."""
     smiles = corpus.get("kind") == "smiles"
     st.text(f"Corpus: {corpus['name']}")
@@ -132,7 +132,11 @@ def settings_form(corpus: dict) -> None:
     if init_from:
         default_name = f"{names[init_from]}, fine-tuned on {corpus['name']}"
     name = st.text_input("Name of the run", placeholder=default_name, key="train_run_name")
-    if st.button("Train", type="primary", key="train_start", icon=":material/play_arrow:"):
+    if busy:
+        st.caption("Your current run is still training: stop it or let it finish first.")
+    if st.button(
+        "Train", type="primary", key="train_start", icon=":material/play_arrow:", disabled=busy
+    ):
         try:
             with st.spinner("Reading the corpus..."):
                 config = new_run_config(space, corpus, preset, model, train, init_from=init_from)
@@ -254,10 +258,10 @@ if corpus is None:
     )
     if st.button("Choose a corpus", key="train_to_corpus", type="primary"):
         st.switch_page("pages/corpus.py")
-else:
-    settings_form(corpus)
-
 current = ui.current_run(space)
+if corpus is not None:
+    # One run at a time from this page: a second press would queue an identical run.
+    settings_form(corpus, busy=current is not None and current.status in ACTIVE)
 if current is not None:
     st.divider()
     active = current.status in ACTIVE

@@ -123,9 +123,13 @@ def test_train_runs_live_and_draws_the_loss(app):
     assert run.status in ("queued", "running") and run.total_steps == 40
     assert space.settings["run"] == run.id
     assert run.name in texts(app.subheader)
+    if space.summary(run.id).status in ("queued", "running"):
+        # A second press would queue an identical run: the button waits for this one.
+        assert app.button(key="train_start").disabled
     wait_until(app, lambda: space.summary(run.id).status == "finished")
     app.run()
     assert "Done" in texts(app.success)
+    assert not app.button(key="train_start").disabled
     spec = json.loads(app.get("plotly_chart")[0].proto.spec)
     training = next(trace for trace in spec["data"] if trace["name"] == "training")
     assert points(training) == [10, 20, 30, 40]  # a train loss every 10 steps
