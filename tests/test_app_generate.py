@@ -10,12 +10,12 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import quick_config
 from streamlit.testing.v1 import AppTest
 
 from charrnn.model import ModelConfig
 from charrnn.runconfig import RunConfig, corpus_fingerprint, load_corpus
 from charrnn.runs import Workspace, new_workspace
-from charrnn.train import TrainConfig
 from charrnn.worker import train_worker
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
@@ -37,19 +37,7 @@ def finished_run(space: Workspace, name: str, reference: str, kind: str, steps: 
         corpus_sha256=corpus_fingerprint(corpus),
         tokenizer="smiles" if kind == "smiles" else "char",
         model=ModelConfig(vocab_size=1, cell="gru", embedding_size=16, hidden_size=32, layers=1),
-        train=TrainConfig(
-            steps=steps,
-            batch_size=8,
-            sequence_length=24,
-            learning_rate=1e-2,
-            warmup_steps=5,
-            eval_every=1000,
-            eval_tokens=2000,
-            log_every=10,
-            checkpoint_every=0,
-            preview_samples=0,
-            precision="float32",
-        ),
+        train=quick_config(steps=steps, log_every=10),
     )
     run_id = space.create_run(name, config)
     train_worker(str(space.run_dir(run_id)), threads=1)
