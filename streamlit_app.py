@@ -14,6 +14,8 @@ PAGES = [
     st.Page("pages/corpus.py", title="Corpus", icon=":material/description:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
+    st.Page("pages/chemistry.py", title="Chemistry", icon=":material/science:"),
+    st.Page("pages/inside.py", title="Inside", icon=":material/visibility:"),
     st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),
 ]
 

@@ -10,13 +10,16 @@ from pathlib import Path
 
 import streamlit as st
 
+from charrnn import inside
+from charrnn.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
+from charrnn.jobs import JobRunner
 from charrnn.report import escape_markdown
 from charrnn.runs import (
     ACTIVE,
-    JobRunner,
     RunError,
     Workspace,
     default_root,
+    has_model,
     mark_interrupted,
     new_workspace,
 )
@@ -105,3 +108,43 @@ def run_caption(space: Workspace) -> None:
 
 def run_folder(space: Workspace, run_id: str) -> Path:
     return space.run_dir(run_id)
+
+
+def plain(message: str) -> str:
+    """A message holding user text, escaped so st.error shows it as it is (no Markdown)."""
+    return "".join("\\" + c if c in "\\`*_[]()<>#|$~&!" else c for c in message)
+
+
+def has_saved_model(space: Workspace, run_id: str) -> bool:
+    return has_model(space.run_dir(run_id))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the model…")
+def _load_model(folder: str, modified: float):
+    """A run's model, vocabulary and step; ``modified`` (the file's mtime) renews the cache."""
+    checkpoint = load_checkpoint(Path(folder))
+    return checkpoint.model, checkpoint.vocabulary, checkpoint.step
+
+
+def load_run_model(space: Workspace, run_id: str):
+    """(model, vocabulary, step) of a run's latest saved model, or None with the reason shown."""
+    try:
+        folder = space.run_dir(run_id)
+        return _load_model(str(folder), (folder / CHECKPOINT_FILE).stat().st_mtime)
+    except (CheckpointError, RunError) as error:
+        st.error(f"This model cannot be loaded. {error}")
+    except OSError:
+        st.error("This run's saved model has just gone away (deleted?). Pick another run.")
+    return None
+
+
+@st.cache_resource(max_entries=16, show_spinner="Reading the text with the model…")
+def _trace(folder: str, modified: float, text: str) -> inside.Trace:
+    model, vocabulary, _ = _load_model(folder, modified)
+    return inside.trace(model, vocabulary, text)
+
+
+def cached_trace(space: Workspace, run_id: str, text: str) -> inside.Trace:
+    """The Inside page's trace of ``text`` by the run's latest model (cached per text)."""
+    folder = space.run_dir(run_id)
+    return _trace(str(folder), (folder / CHECKPOINT_FILE).stat().st_mtime, text)

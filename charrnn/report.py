@@ -5,6 +5,7 @@ Functions take the event dicts of metrics.jsonl (see TrainEvent) and return plai
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from dataclasses import dataclass
@@ -162,3 +163,23 @@ def _number(value) -> bool:
 
 def _mean(values: list[float]) -> float:
     return sum(values) / max(1, len(values))
+
+
+def text_html(pieces: list[str], values=None, current: int | None = None) -> str:
+    """A text as HTML, every piece escaped: coloured by ``values`` in [-1, 1] (blue below 0,
+    orange above), or with the piece at ``current`` marked and the next one underlined."""
+    spans = []
+    for index, piece in enumerate(pieces):
+        shown = html.escape(piece).replace("\n", "↵<br>") or "▶"
+        style = "padding:1px 0;border-radius:2px;"
+        if values is not None:
+            value = float(values[index])
+            colour = "228,87,46" if value > 0 else "46,134,228"
+            style += f"background:rgba({colour},{abs(value):.2f});"
+        if current is not None and index == current:
+            style += "background:#ffd166;outline:2px solid #e4572e;"
+        elif current is not None and index > current:
+            style += "color:#9aa5b1;"
+        spans.append(f'<span style="{style}">{shown}</span>')
+    font = "font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace;"
+    return f'<div style="{font}line-height:1.9;white-space:pre-wrap;">{"".join(spans)}</div>'

@@ -23,6 +23,7 @@ RUN_CONFIG_FILE = "config.json"
 RUN_FORMAT = "charrnn-run-1"
 BUILTIN_PREFIX = "builtin:"
 SHOWN_INVALID_LINES = 5  # how many invalid lines an error message names
+ENGINES = ("torch", "numpy")  # numpy: a one-layer vanilla RNN in NumPy (charrnn.numpy_train)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,11 @@ class RunConfig:
     drop_invalid: bool = False  # invalid SMILES lines were left out, by the user's choice
     preset: str | None = None  # the size preset the model started from
     init_from: str | None = None  # the run folder this one was fine-tuned from
+    engine: str = "torch"  # what trains it: "torch" or "numpy" (older runs: torch)
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, not {self.engine!r}")
 
     def to_json(self) -> dict:
         data = asdict(self)

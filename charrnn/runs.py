@@ -2,18 +2,16 @@
 
 A workspace is a folder named by an unguessable token; a run is a folder inside it holding
 config.json, run.json (name, status), metrics.jsonl, the checkpoint and control.json.
-Training happens in worker processes, at most `max_workers` at once; the rest queue.
+Training happens in worker processes started by charrnn.jobs.JobRunner.
 """
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import re
 import secrets
 import shutil
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +39,6 @@ from charrnn.runfiles import (
 )
 from charrnn.tokens import Vocabulary, build_vocabulary
 from charrnn.train import TrainConfig
-from charrnn.worker import WorkerProcess
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 RUN_ID = re.compile(r"^r-[0-9a-f]{12}$")
@@ -193,80 +190,6 @@ class Workspace:
         if read_status(folder).get("status") in ("running", "paused"):
             raise RunError("Stop the run before deleting it.")
         shutil.rmtree(folder)
-
-
-class JobRunner:
-    """Starts at most ``max_workers`` training processes; queues the rest (one per server)."""
-
-    def __init__(self, max_workers: int | None = None, poll_seconds: float = 0.5):
-        self.max_workers = max(1, max_workers or os.cpu_count() or 1)
-        self.queue: list[Path] = []
-        self.running: dict[Path, WorkerProcess] = {}
-        self.lock = threading.Lock()
-        self.poll_seconds = poll_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True, name="charrnn-jobs")
-        self._thread.start()
-        atexit.register(self.shutdown)  # workers end with the server, as daemons would
-
-    def submit(self, run_dir: Path) -> int:
-        """Queue a run (new or interrupted); returns its place in the queue (0: starting)."""
-        run_dir = Path(run_dir)
-        with self.lock:
-            if run_dir in self.running or run_dir in self.queue:
-                return self.position(run_dir)
-            update_status(run_dir, status="queued", error=None)
-            self.queue.append(run_dir)
-        self._start_waiting()
-        return self.position(run_dir)
-
-    def position(self, run_dir: Path) -> int:
-        """1-based place in the queue, 0 when running or not queued."""
-        queue = list(self.queue)
-        return queue.index(Path(run_dir)) + 1 if Path(run_dir) in queue else 0
-
-    def cancel(self, run_dir: Path) -> None:
-        with self.lock:
-            if Path(run_dir) in self.queue:
-                self.queue.remove(Path(run_dir))
-                update_status(Path(run_dir), status="stopped")
-
-    def _start_waiting(self) -> None:
-        with self.lock:
-            while self.queue and len(self.running) < self.max_workers:
-                run_dir = self.queue.pop(0)
-                # Never oversubscribe the cores: with the default cap, 1 thread per worker.
-                threads = max(1, (os.cpu_count() or 1) // self.max_workers)
-                self.running[run_dir] = WorkerProcess(run_dir, threads)
-
-    def _reap(self) -> None:
-        with self.lock:
-            for run_dir, process in list(self.running.items()):
-                if process.is_alive():
-                    continue
-                del self.running[run_dir]
-                status = read_status(run_dir).get("status")
-                if status in ACTIVE:  # the worker died without saying why
-                    update_status(
-                        run_dir,
-                        status="failed",
-                        pid=None,
-                        error=f"The training process ended unexpectedly (exit code "
-                        f"{process.exitcode}). Resume to continue from the last checkpoint.",
-                    )
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.poll_seconds):
-            self._reap()
-            self._start_waiting()
-
-    def shutdown(self) -> None:
-        self._stop.set()
-        with self.lock:
-            for process in self.running.values():
-                process.terminate()
-            for process in self.running.values():
-                process.join(5)
 
 
 def mark_interrupted(root: Path | None = None) -> int:

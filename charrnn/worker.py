@@ -17,6 +17,7 @@ import torch
 
 from charrnn.checkpoint import CHECKPOINT_FILE, atomic_write_text, load_checkpoint, read_header
 from charrnn.corpus import CorpusError
+from charrnn.numpy_train import NumpyTrainer
 from charrnn.runconfig import (
     RunConfig,
     corpus_fingerprint,
@@ -34,10 +35,10 @@ def train_worker(folder: str, threads: int) -> None:
     """Entry point of a worker process: train (or resume) the run in ``folder``."""
     run_dir = Path(folder)
     torch.set_num_threads(max(1, threads))
+    control = FileControl(run_dir)  # listening before "running" invites messages
     update_status(run_dir, status="running", pid=os.getpid(), error=None)
     try:
         config = read_run_config(run_dir)
-        control = FileControl(run_dir)
 
         def on_event(event):
             if event.kind in ("paused", "resumed"):
@@ -82,9 +83,15 @@ def _new_trainer(run_dir: Path, config: RunConfig, hooks: dict):
         base = load_checkpoint(base_dir)
         if base.vocabulary.line_based != (corpus.kind == "smiles"):
             raise RunError("The model to start from learned another kind of corpus.")
+        base_config = base.model.config
+        if config.engine == "numpy" and (base_config.cell, base_config.layers) != ("rnn", 1):
+            raise RunError(
+                "The NumPy engine can only start from a one-layer vanilla RNN (an RNN cell). "
+                "Choose the PyTorch engine to fine-tune this model, or start from scratch."
+            )
     vocabulary = base.vocabulary if base else None
     data = training_data(corpus, config.tokenizer, config.train, vocabulary)
-    trainer = Trainer(
+    trainer = _trainer_class(config)(
         data,
         base.model.config if base else config.model,
         config.train,
@@ -110,7 +117,12 @@ def _resumed_trainer(run_dir: Path, config: RunConfig, hooks: dict):
         corpus, config.tokenizer, config.train, Vocabulary.from_json(header["vocabulary"])
     )
     _trim_metrics(run_dir, int(header.get("step", 0)))  # steps after it will be logged again
-    return Trainer.resume(run_dir, data, **hooks)
+    return _trainer_class(config).resume(run_dir, data, **hooks)
+
+
+def _trainer_class(config: RunConfig) -> type[Trainer]:
+    """Trainer for the PyTorch engine, NumpyTrainer (a one-layer vanilla RNN) for NumPy."""
+    return NumpyTrainer if config.engine == "numpy" else Trainer
 
 
 def _trim_metrics(run_dir: Path, step: int) -> None:
@@ -120,6 +132,13 @@ def _trim_metrics(run_dir: Path, step: int) -> None:
     atomic_write_text(run_dir / METRICS_FILE, text)
 
 
+# What a worker process can do: task -> (module, entry function taking folder and threads).
+TASKS = {
+    "train": ("charrnn.worker", "train_worker"),
+    "assess": ("charrnn.assessment", "assess_worker"),
+}
+
+
 class WorkerProcess:
     """A training worker in a fresh Python process, with multiprocessing's Process methods.
 
@@ -127,9 +146,10 @@ class WorkerProcess:
     would run the whole app again before training.
     """
 
-    def __init__(self, run_dir: Path, threads: int):
-        code = "import sys; from charrnn.worker import train_worker; "
-        code += "train_worker(sys.argv[1], int(sys.argv[2]))"
+    def __init__(self, run_dir: Path, threads: int, task: str = "train"):
+        module, function = TASKS[task]
+        code = f"import sys; from {module} import {function}; "
+        code += f"{function}(sys.argv[1], int(sys.argv[2]))"
         package_root = str(Path(__file__).resolve().parent.parent)
         path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
         self.popen = subprocess.Popen(

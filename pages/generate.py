@@ -7,34 +7,20 @@ from __future__ import annotations
 
 import html
 import random
-from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from charrnn.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
+from charrnn.checkpoint import CHECKPOINT_FILE
 from charrnn.chem import canonical_set, smiles_problem
 from charrnn.drawing import grid_svg
 from charrnn.report import run_labels
-from charrnn.runs import RunError
 from charrnn.sample import SampleConfig, next_token_probabilities, sample, shaping_sentence
 from charrnn.tokens import UnknownCharacterError
 
 RAW_COLOUR, SHAPED_COLOUR = "#b8bfca", "#e4572e"
-
-
-def plain(message: str) -> str:
-    """A message holding user text, escaped so st.error shows it as it is (no Markdown)."""
-    return "".join("\\" + c if c in "\\`*_[]()<>#|$~&!" else c for c in message)
-
-
-@st.cache_resource(max_entries=8, show_spinner="Loading the model…")
-def load_model(folder: str, modified: float):
-    """A run's model, vocabulary and step; ``modified`` (the file's mtime) renews the cache."""
-    checkpoint = load_checkpoint(Path(folder))
-    return checkpoint.model, checkpoint.vocabulary, checkpoint.step
 
 
 def remember_run(space) -> None:
@@ -149,15 +135,10 @@ run_id = st.selectbox(
     args=(space,),
     help="Any of your runs that has saved a trained model.",
 )
-folder = space.run_dir(run_id)
-try:
-    model, vocabulary, step = load_model(str(folder), (folder / CHECKPOINT_FILE).stat().st_mtime)
-except (CheckpointError, RunError) as error:
-    st.error(f"This model cannot be loaded. {error}")
+loaded = ui.load_run_model(space, run_id)
+if loaded is None:
     st.stop()
-except OSError:
-    st.error("This run's saved model has just gone away (deleted?). Pick another run.")
-    st.stop()
+model, vocabulary, step = loaded
 run = runs[ids.index(run_id)]
 if run.status not in ("finished", "stopped"):
     st.caption(f"This run is {run.status}: you are using the model it saved at step {step}.")
@@ -251,7 +232,7 @@ if st.button("Generate", key="generate_button", type="primary"):
             results = sample(model, vocabulary, config)
     except (UnknownCharacterError, ValueError) as error:
         st.session_state.pop("generate_results", None)
-        st.error(plain(str(error)))
+        st.error(ui.plain(str(error)))
     else:
         st.session_state["generate_results"] = {
             "run": run_id,

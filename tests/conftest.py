@@ -5,12 +5,15 @@ Everything runs on the CPU in seconds; models have a hidden size of 16 to 64.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
 from charrnn.batches import TrainingData, prepare_data
 from charrnn.builtins import load_builtin
 from charrnn.model import CharRNN, ModelConfig
+from charrnn.runs import Workspace, new_workspace
 from charrnn.train import TrainConfig, Trainer
 
 # Molecules with two-letter atoms, bracket atoms, stereo centres, charges and ring closures.
@@ -123,3 +126,15 @@ def trained_line_model(smiles_lines) -> tuple[CharRNN, TrainingData]:
     """A tiny SMILES model that has learned to end its lines (shared: read-only)."""
     data = prepare_data(lines=smiles_lines, tokenizer="smiles")
     return train_model(data, steps=150), data
+
+
+@pytest.fixture
+def root(tmp_path) -> Path:
+    """The folder of workspaces (CHARRNN_HOME) for one test."""
+    return tmp_path / "workspaces"
+
+
+@pytest.fixture
+def space(root) -> Workspace:
+    """A fresh workspace under ``root``."""
+    return Workspace(new_workspace(root), root)

@@ -12,13 +12,13 @@ import subprocess
 import sys
 import time
 import zipfile
-from pathlib import Path
 
 import pytest
 
 from charrnn.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
+from charrnn.jobs import JobRunner
 from charrnn.runfiles import FileControl, RunError, read_status, update_status
-from charrnn.runs import JobRunner, Workspace, mark_interrupted, new_run_config, new_workspace
+from charrnn.runs import Workspace, mark_interrupted, new_run_config, new_workspace
 from charrnn.transfer import EXPORT_FILES, export_run, import_run
 from charrnn.worker import train_worker
 
@@ -40,16 +40,6 @@ def quick_train(**overrides) -> dict:
         threads=1,
     )
     return {**values, **overrides}
-
-
-@pytest.fixture
-def root(tmp_path) -> Path:
-    return tmp_path / "workspaces"
-
-
-@pytest.fixture
-def space(root) -> Workspace:
-    return Workspace(new_workspace(root), root)
 
 
 def make_run(space: Workspace, name: str = "run", corpus: dict = TOY, **train) -> str:
@@ -199,7 +189,7 @@ def test_a_killed_worker_leaves_a_failed_run_that_resumes(space):
         folder = space.run_dir(run_id)
         runner.submit(folder)
         wait_for(lambda: (folder / CHECKPOINT_FILE).is_file())
-        runner.running[folder].kill()
+        runner.process(folder).kill()
         wait_for(lambda: space.summary(run_id).status == "failed")
         assert "ended unexpectedly" in space.summary(run_id).error
         saved = load_checkpoint(folder).step

@@ -1,0 +1,261 @@
+"""Chemistry: did the model learn chemistry? MOSES's metrics, property histograms, good molecules.
+
+The check runs as a job in a worker; its report is kept in the run folder (charrnn.assessment).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+import ui
+from charrnn import assessment
+from charrnn.assessment import AssessmentSettings
+from charrnn.checkpoint import read_header
+from charrnn.drawing import grid_svg
+from charrnn.properties import PROPERTY_INFO
+from charrnn.report import escape_markdown, run_labels
+from charrnn.runs import RunError, has_model
+
+HEADLINE = ("valid", "unique@1000", "novelty", "intdiv1")
+SAMPLE_COUNTS = (100, 300, 1000, 3000, 10000)
+TRAINING_COLOUR, GENERATED_COLOUR = "#9aa5b1", "#e4572e"
+space = ui.workspace()
+runner = ui.job_runner()
+st.title("Chemistry")
+st.caption(
+    "Did the model learn chemistry? It writes many molecules, and we measure them the way "
+    "the MOSES benchmark does, against the molecules it learned from."
+)
+
+
+def molecule_runs() -> list:
+    """Runs with a saved model that learned SMILES."""
+    found = []
+    for run in space.runs():
+        folder = space.run_dir(run.id)
+        if has_model(folder):
+            try:
+                if read_header(folder)["vocabulary"].get("line_based"):
+                    found.append(run)
+            except (ValueError, KeyError, OSError):
+                continue
+    return found
+
+
+def remember_run() -> None:
+    chosen = st.session_state.get("chemistry_run")
+    if chosen in {run.id for run in space.runs()}:
+        space.update_settings(run=chosen)
+
+
+def check_form(folder) -> None:
+    first, second, third = st.columns([2, 2, 1.4], vertical_alignment="bottom")
+    count = first.select_slider(
+        "Molecules to write",
+        SAMPLE_COUNTS,
+        value=1000,
+        key="chemistry_samples",
+        help="More molecules give steadier numbers but take longer. MOSES uses 30,000.",
+    )
+    temperature = second.slider(
+        "Temperature",
+        0.1,
+        2.0,
+        1.0,
+        0.05,
+        key="chemistry_temperature",
+        help="MOSES measures at 1.0: the model's own distribution. Lower gives more valid "
+        "but less varied molecules.",
+    )
+    fcd = third.checkbox(
+        "Include FCD",
+        value=True,
+        key="chemistry_fcd",
+        help="The Fréchet ChemNet Distance. The first check on a corpus runs ChemNet over "
+        "all its molecules (a minute or more on a big corpus); later checks reuse that.",
+    )
+    if st.button("Check the chemistry", key="chemistry_start", type="primary"):
+        settings = AssessmentSettings(samples=count, temperature=temperature, fcd=fcd)
+        assessment.request(folder, settings)
+        runner.submit(folder, "assess")
+        st.rerun()
+
+
+def live_status(folder) -> None:
+    """Progress of a check that is waiting or running; reruns the page when it is done."""
+    status = assessment.read_status(folder)
+    if status.get("status") not in assessment.ACTIVE:
+        if st.session_state.pop("chemistry_watching", False):
+            st.rerun(scope="app")
+        return
+    st.session_state["chemistry_watching"] = True
+    place = runner.position(folder, "assess")
+    if place:
+        wait = runner.expected_wait(folder, "assess")
+        minutes = f", about {max(1, round(wait / 60))} min" if wait else ""
+        st.info(f"Waiting for a free worker: number {place} in the queue{minutes}.")
+    else:
+        stage = status.get("stage") or "Working"
+        st.progress(float(status.get("fraction") or 0.0), text=f"{stage}…")
+    if st.button("Cancel the check", key="chemistry_cancel"):
+        runner.cancel(folder, "assess")
+        process = runner.process(folder, "assess")
+        if process:
+            process.terminate()
+        assessment.write_status(folder, status="cancelled")
+        st.rerun(scope="app")
+
+
+def histogram_chart(name: str, shares: dict) -> go.Figure:
+    info = PROPERTY_INFO[name]
+    edges = shares["edges"]
+    centres = [(low + high) / 2 for low, high in zip(edges[:-1], edges[1:], strict=True)]
+    width = edges[1] - edges[0]
+    figure = go.Figure(
+        [
+            go.Bar(
+                x=centres,
+                y=shares[series],
+                width=width,
+                name=label,
+                marker_color=colour,
+                opacity=0.6,
+                hovertemplate="%{x:.3g}: %{y:.1%}",
+            )
+            for series, label, colour in (
+                ("training", "training molecules", TRAINING_COLOUR),
+                ("generated", "generated", GENERATED_COLOUR),
+            )
+        ]
+    )
+    unit = f" ({info.unit})" if info.unit else ""
+    figure.update_layout(
+        barmode="overlay",
+        height=260,
+        margin=dict(l=10, r=10, t=40, b=10),
+        title=dict(text=f"{info.name}{unit}", font=dict(size=14)),
+        legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"),
+        yaxis=dict(title="share", tickformat=".0%"),
+        showlegend=name == "weight",
+    )
+    return figure
+
+
+def show_report(report: dict, step: int) -> None:
+    settings = report["settings"]
+    made = time.strftime("%d %b %H:%M", time.localtime(report["created"]))
+    st.caption(
+        f"{settings['samples']:,} molecules written at temperature {settings['temperature']:g} "
+        f"by the model at step {report['step']:,} ({made}), compared with "
+        f"{report['training']['valid']:,} training molecules."
+    )
+    if report["step"] != step:
+        st.info("The model has trained further since this check: check again to update it.")
+    metrics = {metric["key"]: metric for metric in report["metrics"]}
+    for metric in report["metrics"]:
+        if metric["flag"]:
+            st.warning(metric["flag"])
+    columns = st.columns(len(HEADLINE))
+    for column, key in zip(columns, HEADLINE, strict=True):
+        metric = metrics.get(key)
+        if metric:
+            value = "n/a" if metric["value"] is None else f"{metric['value']:.3f}"
+            column.metric(metric["name"], value, help=f"{metric['explanation']} {metric['good']}")
+    st.subheader("Every measure, explained")
+    table = pd.DataFrame(
+        {
+            "Measure": [m["name"] for m in report["metrics"]],
+            "Value": [m["value"] for m in report["metrics"]],
+            "What it measures": [m["explanation"] for m in report["metrics"]],
+            "What good looks like": [m["good"] for m in report["metrics"]],
+        }
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "Value": st.column_config.NumberColumn(format="%.4f"),
+            "What it measures": st.column_config.TextColumn(width="large"),
+            "What good looks like": st.column_config.TextColumn(width="large"),
+        },
+    )
+    st.subheader("Properties: generated against training")
+    st.caption(
+        "Where the orange bars sit on the grey ones, the model writes molecules like those "
+        "it learned from. Hover a bar for its share."
+    )
+    histograms = assessment.property_histograms(report)
+    columns = st.columns(2)
+    for number, (name, shares) in enumerate(histograms.items()):
+        with columns[number % 2]:
+            st.plotly_chart(
+                histogram_chart(name, shares),
+                key=f"chemistry_hist_{name}",
+                config={"displayModeBar": False},
+            )
+    passing = assessment.passing_molecules(report)
+    st.subheader("Molecules that passed the filters")
+    st.caption(
+        "Valid, no reactive or troublesome groups (MOSES's MCF and PAINS alerts), ordinary "
+        "atoms, no charges. New ones (not in the training set) come first."
+    )
+    if passing:
+        legends = [("new" if row["novel"] else "in training set") for row in passing]
+        st.image(grid_svg([row["canonical"] for row in passing], legends=legends, columns=4))
+    else:
+        st.info("No generated molecule passed the filters yet: train longer.")
+    rows = pd.DataFrame(report["samples"])
+    st.download_button(
+        "Download every molecule with its properties (.csv)",
+        rows.to_csv(index=False).encode("utf-8"),
+        file_name="chemistry.csv",
+        mime="text/csv",
+        key="chemistry_download",
+        on_click="ignore",
+    )
+
+
+runs = molecule_runs()
+if not runs:
+    st.info(
+        'Chemistry needs a model trained on molecules. On Home, press "Generate '
+        'molecules": a tiny model learns the NCI molecules in a few minutes.'
+    )
+    if st.button("Go to Home", key="chemistry_go_home", type="primary"):
+        st.switch_page("pages/home.py")
+    st.stop()
+
+ids = [run.id for run in runs]
+current = space.settings.get("run")
+run_id = st.selectbox(
+    "Model",
+    ids,
+    index=ids.index(current) if current in ids else 0,
+    format_func=run_labels(runs).get,
+    key="chemistry_run",
+    on_change=remember_run,
+    help="Your runs that learned molecules and have saved a model.",
+)
+try:
+    folder = space.run_dir(run_id)
+    step = int(read_header(folder).get("step", 0))
+except (RunError, ValueError, OSError):
+    st.error("This run has just gone away (deleted?). Pick another one.")
+    st.stop()
+
+status = assessment.read_status(folder)
+active = status.get("status") in assessment.ACTIVE
+if not active:
+    check_form(folder)
+if status.get("status") == "failed":
+    st.error(f"The last check did not finish. {escape_markdown(status.get('error') or '')}")
+st.fragment(live_status, run_every=1.0 if active else None)(folder)
+report = assessment.read_report(folder)
+if report:
+    show_report(report, step)
+elif not active:
+    st.info("Press the button to write molecules and measure them (about half a minute).")

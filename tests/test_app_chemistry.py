@@ -1,0 +1,115 @@
+"""The Chemistry page, driven like a visitor would: check a molecule model, read the report.
+
+Runs are tiny models trained in-process; the check itself runs in a real worker process.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_app_generate import SMILES_CORPUS, TEXT_CORPUS, finished_run
+
+from charrnn import assessment
+from charrnn.assessment import AssessmentSettings
+from charrnn.runs import Workspace, new_workspace
+
+APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+PAGE = "pages/chemistry.py"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("charrnn-home")
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch, home, tmp_path):
+    monkeypatch.setenv("CHARRNN_HOME", str(home))
+    monkeypatch.setenv("CHARRNN_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def molecules(home) -> tuple[str, str]:
+    token = new_workspace(home)
+    space = Workspace(token, home)
+    reference = space.save_corpus(SMILES_CORPUS, "molecules.smi", 10**6)
+    return token, finished_run(space, "tiny molecules", reference, "smiles", 120)
+
+
+def open_page(token: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["ws"] = token
+    at.run()
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def no_exceptions(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_without_a_molecule_model_the_page_says_what_to_do(home):
+    token = new_workspace(home)
+    space = Workspace(token, home)
+    reference = space.save_corpus(TEXT_CORPUS, "text.txt", 10**6)
+    finished_run(space, "text", reference, "text", 5)  # a text model does not count
+    at = open_page(token)
+    no_exceptions(at)
+    assert "needs a model trained on molecules" in at.info[0].value
+    at.button(key="chemistry_go_home").click().run()
+    no_exceptions(at)
+    assert "chemistry_go_home" not in [button.key for button in at.button]
+
+
+def test_a_check_runs_in_a_worker_and_its_report_is_shown(molecules):
+    token, run_id = molecules
+    folder = Workspace(token).run_dir(run_id)
+    at = open_page(token)
+    no_exceptions(at)
+    assert any("Press the button" in info.value for info in at.info)
+    at.select_slider(key="chemistry_samples").set_value(100)
+    at.checkbox(key="chemistry_fcd").uncheck()
+    at.button(key="chemistry_start").click().run()
+    no_exceptions(at)
+    assert assessment.read_status(folder)["settings"]["samples"] == 100
+    assert "chemistry_start" not in [button.key for button in at.button]  # one check at a time
+    assert at.button(key="chemistry_cancel")
+    deadline = time.monotonic() + 120
+    while assessment.read_status(folder).get("status") in assessment.ACTIVE:
+        assert time.monotonic() < deadline, "the check did not finish"
+        time.sleep(0.5)
+    assert assessment.read_status(folder)["status"] == "finished"
+    at.run()  # AppTest does not tick run_every by itself
+    no_exceptions(at)
+    names = [metric.label for metric in at.metric]
+    assert names == ["Validity", "Uniqueness@1k", "Novelty", "IntDiv1"]
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["Measure", "Value", "What it measures", "What good looks like"]
+    assert {"Validity", "Novelty", "SNN", "Frag", "Filters"} <= set(table["Measure"])
+    assert all(table["What it measures"].str.len() > 20)
+    charts = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    assert len(charts) >= 6  # a histogram per property
+    first = charts[0]["data"]
+    assert [series["name"] for series in first] == ["training molecules", "generated"]
+    assert len(at.get("download_button")) == 1
+    assert any("100 molecules written at temperature 1" in c.value for c in at.caption)
+    # A refresh (a new session) finds the report again.
+    again = open_page(token)
+    no_exceptions(again)
+    assert [metric.label for metric in again.metric] == names
+
+
+def test_a_failed_check_says_why_and_can_run_again(molecules):
+    token, run_id = molecules
+    folder = Workspace(token).run_dir(run_id)
+    assessment.request(folder, AssessmentSettings(samples=10, fcd=False))
+    assessment.write_status(folder, status="failed", error="The disk is **full**.")
+    at = open_page(token)
+    no_exceptions(at)
+    assert "did not finish" in at.error[0].value
+    assert r"\*\*full\*\*" in at.error[0].value  # user-facing text is escaped
+    assert at.button(key="chemistry_start")

@@ -1,0 +1,115 @@
+"""The Inside page, driven like a visitor would: pick a text, step through it, find units."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_app_generate import SMILES_CORPUS, TEXT_CORPUS, finished_run
+
+from charrnn.runs import Workspace, new_workspace
+
+APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+PAGE = "pages/inside.py"
+PATTERN = ("abc " * 200 + "\n").encode()
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("charrnn-home")
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch, home):
+    monkeypatch.setenv("CHARRNN_HOME", str(home))
+
+
+def workspace_with(home: Path, data: bytes, filename: str, kind: str, steps: int):
+    token = new_workspace(home)
+    space = Workspace(token, home)
+    reference = space.save_corpus(data, filename, 10**6)
+    run_id = finished_run(space, filename, reference, kind, steps)
+    space.update_settings(run=run_id)
+    return token
+
+
+def open_page(token: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["ws"] = token
+    at.run()
+    at.switch_page(PAGE)
+    return at.run()
+
+
+def no_exceptions(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def html_of(at: AppTest) -> list[str]:
+    return [element.proto.body for element in at.get("html")]
+
+
+def test_an_empty_workspace_is_sent_to_learn_a_pattern(home):
+    at = open_page(new_workspace(home))
+    no_exceptions(at)
+    assert "Learn a pattern" in at.info[0].value
+    at.button(key="inside_go_home").click().run()
+    no_exceptions(at)
+
+
+def test_the_toy_pattern_shows_steps_loss_memory_and_the_cycle(home):
+    at = open_page(workspace_with(home, PATTERN, "pattern.txt", "text", 150))
+    no_exceptions(at)
+    assert at.radio(key="inside_source").value == "From the corpus"
+    at.slider(key="inside_step").set_value(6).run()
+    no_exceptions(at)
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert set(metrics) == {
+        "The true next character",
+        "Its chance",
+        "Its rank",
+        "Loss of this step",
+    }
+    chance = float(metrics["Its chance"].rstrip("%")) / 100
+    loss = float(metrics["Loss of this step"])
+    assert loss == pytest.approx(-math.log(chance), abs=0.01)
+    worked = [text.value for text in at.text if "−ln p" in text.value]
+    assert worked and "mean loss over the first 6 steps" in worked[0]
+    charts = {chart.proto.id: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
+    assert len(charts) >= 5  # bars, losses, heatmap, units over time, cycle
+    assert any("4. A first lesson" in header.value for header in at.subheader), (
+        "a repeating text shows the cycle lesson"
+    )
+    assert any("repeats every 4 characters" in caption.value for caption in at.caption)
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["detector", "what it means", "unit", "correlation"]
+
+
+def test_typed_text_with_markup_stays_text_and_unknown_characters_are_explained(home):
+    at = open_page(workspace_with(home, TEXT_CORPUS, "markup.txt", "text", 40))
+    at.radio(key="inside_source").set_value("Type your own").run()
+    at.text_input(key="inside_typed").input("<script>alert(1)</script> **bold**").run()
+    no_exceptions(at)
+    assert not at.error
+    page = "".join(html_of(at))
+    assert "<script" not in page and "&lt;" in page and "&gt;" in page  # escaped
+    at.text_input(key="inside_typed").input("abc🚀").run()
+    no_exceptions(at)
+    assert "never saw" in at.error[0].value
+
+
+def test_molecules_get_smiles_detectors_and_a_sample_can_be_read(home):
+    at = open_page(workspace_with(home, SMILES_CORPUS, "mols.smi", "smiles", 120))
+    no_exceptions(at)
+    assert at.number_input(key="inside_line").value == 1
+    at.number_input(key="inside_line").set_value(3).run()  # c1ccccc1
+    no_exceptions(at)
+    table = at.dataframe[0].value
+    assert set(table["detector"]) & {"open_rings", "in_ring_span", "aromatic_atom"}
+    at.radio(key="inside_source").set_value("A sample the model writes").run()
+    no_exceptions(at)
+    assert at.button(key="inside_resample")
+    assert at.metric  # the sample was traced
