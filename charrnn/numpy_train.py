@@ -243,3 +243,32 @@ def _torch_step(params: dict, learning_rate: float):
         carried["h"] = state.detach()
 
     return step
+
+
+def corpus_engine_speeds(corpus: dict, hidden_size: int, seconds: float = 1.5) -> dict:
+    """`engine_speeds` on a corpus as the Corpus page describes it ({"reference", ...}),
+    on at most its first 200,000 tokens, one thread (the workshop setting)."""
+    from charrnn.runconfig import load_corpus, resolve_tokenizer, training_data
+
+    loaded = load_corpus(
+        corpus["reference"],
+        smiles_column=corpus.get("smiles_column"),
+        drop_invalid=bool(corpus.get("drop_invalid")),
+    )
+    data = training_data(loaded, resolve_tokenizer("auto", loaded), TrainConfig())
+    stream = _token_stream(data)[:200_000]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return engine_speeds(stream, data.vocabulary.size, hidden_size, seconds)
+    finally:
+        torch.set_num_threads(threads)
+        use_blas_threads(threads)
+
+
+def numpy_run_config(config):
+    """A run config (charrnn.runconfig.RunConfig) trained by the NumPy engine instead."""
+    from dataclasses import replace
+
+    model = numpy_model_config(config.model, config.model.vocab_size)
+    return replace(config, engine="numpy", model=model)

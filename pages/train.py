@@ -8,12 +8,15 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
+import engine_parts
 import ui
 from charrnn import report
 from charrnn.checkpoint import CheckpointError
 from charrnn.corpus import CorpusError
 from charrnn.model import CELLS, DEFAULT_PRESET, PRESETS
+from charrnn.numpy_train import ADAGRAD_LEARNING_RATE, numpy_run_config
 from charrnn.runconfig import read_run_config
+from charrnn.runfiles import read_status
 from charrnn.runs import (
     ACTIVE,
     DEFAULT_CHEM_EVERY,
@@ -86,6 +89,7 @@ def settings_form(corpus: dict, busy: bool) -> None:
         )
         if init_from:
             st.caption("The model keeps the size it has: the size settings are not used.")
+        engine = engine_parts.engine_choice(corpus, preset, base) if not init_from else "torch"
         left, middle, right = st.columns(3)
         model["cell"] = left.selectbox(
             "Cell type",
@@ -101,6 +105,8 @@ def settings_form(corpus: dict, busy: bool) -> None:
         ):
             value = type(low)(base[field] if group == "model" else getattr(defaults, field))
             key = f"train_{field}_{preset}" if group == "model" else f"train_{field}"
+            if field == "learning_rate" and engine == "numpy":
+                value, key = ADAGRAD_LEARNING_RATE, "train_learning_rate_numpy"
             number_format = "%.4f" if field == "learning_rate" else None
             settings = model if group == "model" else train
             settings[field] = column.number_input(
@@ -140,6 +146,8 @@ def settings_form(corpus: dict, busy: bool) -> None:
         try:
             with st.spinner("Reading the corpus..."):
                 config = new_run_config(space, corpus, preset, model, train, init_from=init_from)
+                if engine == "numpy":
+                    config = numpy_run_config(config)
             run_id = space.create_run(name or default_name, config)
             runner.submit(space.run_dir(run_id))
             space.update_settings(run=run_id)
@@ -214,11 +222,14 @@ def live_run(run_id: str, was_active: bool) -> None:
     events = space.metrics(run_id)
     now = report.latest_progress(events)
     if run.status == "queued":
-        place = runner.position(folder)
-        st.info(
-            f"Waiting for a free worker: number {place} in the queue." if place else "Starting..."
-        )
+        place, wait = runner.position(folder), runner.expected_wait(folder)
+        about = f", about {report.duration(wait)}" if wait else ""
+        waiting = f"Waiting for a free worker: number {place} in the queue{about}."
+        st.info(waiting if place else "Starting...")
     elif run.status in ("failed", "interrupted", "stopped"):
+        note = read_status(folder).get("note")
+        if note:
+            st.info(report.escape_markdown(note))
         if run.status == "failed":
             reason = report.escape_markdown(run.error or "unknown")
             st.error(f"Training stopped because of a problem: {reason}")

@@ -137,6 +137,38 @@ def test_train_runs_live_and_draws_the_loss(app):
     assert app.code  # the model's latest samples
 
 
+def test_the_numpy_engine_trains_a_tiny_run_and_both_speeds_are_shown(app):
+    space = workspace(app)
+    space.update_settings(corpus=TOY, preset="tiny")
+    open_page(app, "train")
+    app.radio(key="train_engine").set_value("numpy").run()
+    assert app.number_input(key="train_learning_rate_numpy").value == 0.1  # Adagrad's
+    app.button(key="train_speeds").click().run()
+    assert not app.exception
+    speeds = {metric.label: metric.value for metric in app.metric}
+    assert set(speeds) == {"NumPy, by hand", "PyTorch"}
+    assert all(value.endswith("characters/s") for value in speeds.values())
+    app.number_input(key="train_steps_tiny").set_value(30)
+    app.number_input(key="train_hidden_size_tiny").set_value(32)
+    app.button(key="train_start").click().run()
+    assert not app.exception and not app.error
+    [run] = space.runs()
+    config = json.loads((space.run_dir(run.id) / "config.json").read_text())
+    assert config["engine"] == "numpy" and config["model"]["cell"] == "rnn"
+    wait_until(app, lambda: space.summary(run.id).status == "finished")
+    assert any(e.get("validation_loss") for e in space.metrics(run.id))
+    open_page(app, "generate")
+    app.button(key="generate_button").click().run()
+    assert not app.exception and app.code  # a NumPy-trained model samples like any other
+
+
+def test_the_engine_is_pytorch_for_larger_sizes(app):
+    space = workspace(app)
+    space.update_settings(corpus=TOY, preset="small")
+    open_page(app, "train")
+    assert app.radio(key="train_engine").disabled
+
+
 def test_pause_resume_stop_and_learning_rate_send_messages(app):
     space = workspace(app)
     space.update_settings(corpus=TOY, preset="tiny")
