@@ -13,16 +13,18 @@ import streamlit as st
 from charrnn import inside
 from charrnn.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
 from charrnn.jobs import JobRunner
-from charrnn.report import escape_markdown
+from charrnn.report import escape_markdown, run_labels
 from charrnn.runs import (
     ACTIVE,
     RunError,
     Workspace,
+    cleanup_idle_workspaces,
     default_root,
     has_model,
     mark_interrupted,
     new_workspace,
 )
+from charrnn.settings import load_settings, worker_count
 
 STATUS_ICONS = {
     "queued": "⏳",
@@ -36,15 +38,30 @@ STATUS_ICONS = {
 
 
 def max_upload_bytes() -> int:
-    return int(st.get_option("server.maxUploadSize")) * 1024 * 1024
+    """The upload limit: the server's setting, never above Streamlit's own maxUploadSize."""
+    return load_settings().upload_limit_bytes(st.get_option("server.maxUploadSize"))
 
 
 @st.cache_resource
 def job_runner() -> JobRunner:
-    """One job runner per server; runs a dead server left behind show as interrupted."""
-    mark_interrupted(default_root())
-    workers = int(os.environ.get("CHARRNN_WORKERS", "0")) or None
-    return JobRunner(max_workers=workers)
+    """One job runner per server, set up from the server's settings (charrnn.settings).
+
+    Runs a dead server left behind show as interrupted; idle workspaces are cleaned up now
+    and then about once an hour.
+    """
+    settings = load_settings()
+    mark_interrupted(settings.home)
+
+    def housekeeping() -> None:
+        cleanup_idle_workspaces(settings.home, settings.idle_days)
+
+    housekeeping()
+    return JobRunner(
+        max_workers=worker_count(settings, os.cpu_count()),
+        per_workspace=settings.jobs_per_workspace,
+        time_cap_seconds=settings.job_seconds,
+        housekeeping=housekeeping,
+    )
 
 
 def workspace() -> Workspace:
@@ -148,3 +165,30 @@ def cached_trace(space: Workspace, run_id: str, text: str) -> inside.Trace:
     """The Inside page's trace of ``text`` by the run's latest model (cached per text)."""
     folder = space.run_dir(run_id)
     return _trace(str(folder), (folder / CHECKPOINT_FILE).stat().st_mtime, text)
+
+
+def choose_run(space: Workspace, runs: list, key: str, help: str, empty: str) -> str:
+    """A "Model" select box over ``runs`` (the current run first chosen); choosing one makes
+    it the workspace's current run. With no runs: ``empty`` and a way Home, then stop."""
+    if not runs:
+        st.info(empty)
+        if st.button("Go to Home", key=f"{key}_go_home", type="primary"):
+            st.switch_page("pages/home.py")
+        st.stop()
+    ids = [run.id for run in runs]
+    current = space.settings.get("run")
+
+    def remember() -> None:
+        chosen = st.session_state.get(key)
+        if chosen in {run.id for run in space.runs()}:  # never a stale choice
+            space.update_settings(run=chosen)
+
+    return st.selectbox(
+        "Model",
+        ids,
+        index=ids.index(current) if current in ids else 0,
+        format_func=run_labels(runs).get,
+        key=key,
+        on_change=remember,
+        help=help,
+    )

@@ -14,6 +14,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,6 +71,8 @@ class JobRunner:
         *,
         per_workspace: int = 1,
         time_cap_seconds: float | None = None,
+        housekeeping: Callable[[], None] | None = None,
+        housekeeping_seconds: float = 3600.0,
     ):
         self.max_workers = max(1, max_workers or os.cpu_count() or 1)
         self.per_workspace = max(1, per_workspace)
@@ -79,6 +82,8 @@ class JobRunner:
         self.durations: list[float] = []  # seconds of recent finished jobs, for wait estimates
         self.lock = threading.RLock()
         self.poll_seconds = poll_seconds
+        self.housekeeping, self.housekeeping_seconds = housekeeping, housekeeping_seconds
+        self._housekept = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="charrnn-jobs")
         self._thread.start()
@@ -129,6 +134,11 @@ class JobRunner:
         first = left[(place - 1) % len(left)] if len(left) >= self.max_workers else 0.0
         return first + (rounds - 1) * typical
 
+    def waits_for_own_job(self, run_dir: Path) -> bool:
+        """Whether a job of this run's workspace is running (so a new one of it waits)."""
+        with self.lock:
+            return self._busy(Path(run_dir).parent.name) >= self.per_workspace
+
     def cancel(self, run_dir: Path, task: str = "train") -> None:
         """Take a job out of the queue (a running one is stopped through its run instead)."""
         key = (Path(run_dir), task)
@@ -159,7 +169,7 @@ class JobRunner:
                     continue  # its workspace already has its share: the next one may start
                 self.queue.remove(job)
                 # Never oversubscribe the cores: with the default cap, 1 thread per worker.
-                threads = max(1, (os.cpu_count() or 1) // self.max_workers)
+                threads = max(1, (os.cpu_count() or 1) // self.max_workers)  # see settings
                 job.started = time.time()
                 job.process = WorkerProcess(job.folder, threads, job.task)
                 self.running[job.key] = job
@@ -212,6 +222,12 @@ class JobRunner:
         while not self._stop.wait(self.poll_seconds):
             self._reap()
             self._start_waiting()
+            if self.housekeeping and time.monotonic() - self._housekept > self.housekeeping_seconds:
+                self._housekept = time.monotonic()
+                try:
+                    self.housekeeping()
+                except OSError:
+                    pass  # e.g. a folder removed meanwhile: next time
 
     def shutdown(self) -> None:
         self._stop.set()

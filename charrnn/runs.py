@@ -2,7 +2,8 @@
 
 A workspace is a folder named by an unguessable token; a run is a folder inside it holding
 config.json, run.json (name, status), metrics.jsonl, the checkpoint and control.json.
-Training happens in worker processes started by charrnn.jobs.JobRunner.
+Training happens in worker processes started by charrnn.jobs.JobRunner. A workspace keeps
+within the server's bounds (charrnn.settings): a number of runs and a disk quota.
 """
 
 from __future__ import annotations
@@ -12,20 +13,19 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from charrnn.checkpoint import CHECKPOINT_FILE, atomic_write_text, read_header
-from charrnn.model import ModelConfig, preset_config
-from charrnn.runconfig import (
-    RunConfig,
-    corpus_fingerprint,
-    load_corpus,
-    read_run_config,
-    resolve_tokenizer,
-    write_run_config,
+from charrnn.checkpoint import CHECKPOINT_FILE, atomic_write_text
+from charrnn.newrun import (  # noqa: F401 (kept importable from here)
+    DEFAULT_CHEM_EVERY,
+    DEFAULT_STEPS,
+    MODEL_FIELDS,
+    new_run_config,
 )
+from charrnn.runconfig import RunConfig, read_run_config, write_run_config
 from charrnn.runfiles import (
     CONTROL_FILE,
     STATUS_FILE,
@@ -37,8 +37,7 @@ from charrnn.runfiles import (
     update_status,
     write_status,
 )
-from charrnn.tokens import Vocabulary, build_vocabulary
-from charrnn.train import TrainConfig
+from charrnn.settings import MB, ServerSettings, load_settings
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 RUN_ID = re.compile(r"^r-[0-9a-f]{12}$")
@@ -46,8 +45,13 @@ ACTIVE = ("queued", "running", "paused")
 DONE = ("finished", "stopped", "failed", "interrupted")
 
 
+class WorkspaceFullError(RunError):
+    """A workspace already holds as many runs, or as much data, as the server allows."""
+
+
 def default_root() -> Path:
-    return Path(os.environ.get("CHARRNN_HOME", "workspaces")).resolve()
+    """The folder of all workspaces: CHARRNN_HOME, else ./workspaces (resolved)."""
+    return load_settings().home
 
 
 def new_workspace(root: Path | None = None) -> str:
@@ -70,26 +74,67 @@ class RunSummary:
 
 
 class Workspace:
-    """One person's runs. Names from users never become paths: runs have generated ids."""
+    """One person's runs. Names from users never become paths: runs have generated ids.
 
-    def __init__(self, token: str, root: Path | None = None):
-        if not isinstance(token, str) or not TOKEN.match(token):
+    The server's bounds (``settings``, by default load_settings()) are checked when a run is
+    created or imported and when a corpus is uploaded: at most ``runs_per_workspace`` runs,
+    and no more than ``workspace_quota_mb`` on disk. Training itself may write checkpoints
+    past the quota (a run is never cut off for it); the next creation or upload is refused.
+    """
+
+    def __init__(
+        self, token: str, root: Path | None = None, settings: ServerSettings | None = None
+    ):
+        if not isinstance(token, str) or not TOKEN.fullmatch(token):
             raise RunError("This workspace link is not valid. Start a new workspace.")
-        self.root = Path(root or default_root())
+        self.server_settings = settings or load_settings()
+        self.root = Path(root or self.server_settings.home)
         self.folder = self.root / token
-        if not self.folder.is_dir():
+        if self.folder.is_symlink() or not self.folder.is_dir():
             raise RunError("No workspace has this link (it may have been cleaned up).")
         self.token = token
 
     def run_dir(self, run_id: str) -> Path:
-        if not isinstance(run_id, str) or not RUN_ID.match(run_id):
+        if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
             raise RunError("No such run.")
         folder = self.folder / run_id
-        if not folder.is_dir():
+        if folder.is_symlink() or not folder.is_dir():
             raise RunError("No such run in this workspace.")
         return folder
 
+    # ----- bounds ------------------------------------------------------------------------
+    def run_count(self) -> int:
+        """How many runs the workspace holds (finished or not)."""
+        return sum(1 for path in self.folder.iterdir() if RUN_ID.fullmatch(path.name))
+
+    def disk_usage(self) -> int:
+        """Bytes of every file in the workspace (symbolic links are not followed)."""
+        return _walk(self.folder)[0]
+
+    def check_run_room(self) -> None:
+        """WorkspaceFullError if one more run would pass the server's bound on runs."""
+        limit = self.server_settings.runs_per_workspace
+        if self.run_count() >= limit:
+            raise WorkspaceFullError(
+                f"This workspace already holds {limit} run{'s' if limit != 1 else ''}, the "
+                "most it can keep. "
+                "Delete runs you no longer need on the Models page, then try again."
+            )
+
+    def check_disk_room(self, adding: int = 0) -> None:
+        """WorkspaceFullError if ``adding`` more bytes would pass the workspace's quota."""
+        used, quota = self.disk_usage(), self.server_settings.workspace_quota_mb
+        if used + adding > self.server_settings.quota_bytes:
+            needed = f" and this needs {adding / MB:.1f} MB more" if adding else ""
+            raise WorkspaceFullError(
+                f"This workspace uses {used / MB:.1f} MB of its {quota:g} MB{needed}. "
+                "Delete runs you no longer need on the Models page to make room."
+            )
+
     def create_run(self, name: str, config: RunConfig) -> str:
+        """A new queued run; WorkspaceFullError past the bound on runs or the disk quota."""
+        self.check_run_room()
+        self.check_disk_room()
         run_id = f"r-{secrets.token_hex(6)}"
         folder = self.folder / run_id
         write_run_config(folder, config)
@@ -99,7 +144,11 @@ class Workspace:
     def runs(self) -> list[RunSummary]:
         found = []
         for folder in self.folder.iterdir():
-            if RUN_ID.match(folder.name) and (folder / STATUS_FILE).is_file():
+            if (
+                RUN_ID.fullmatch(folder.name)
+                and not folder.is_symlink()
+                and (folder / STATUS_FILE).is_file()
+            ):
                 found.append(self.summary(folder.name))
         return sorted(found, key=lambda run: run.created, reverse=True)
 
@@ -134,12 +183,18 @@ class Workspace:
         atomic_write_text(self.run_dir(run_id) / CONTROL_FILE, json.dumps(message))
 
     # ----- corpora and the current choice (so a refresh loses nothing) ---------------------
-    def save_corpus(self, data: bytes, filename: str, max_bytes: int) -> str:
-        """Keep an upload in the workspace under a generated name; returns its reference."""
+    def save_corpus(self, data: bytes, filename: str, max_bytes: int | None = None) -> str:
+        """Keep an upload in the workspace under a generated name; returns its reference.
+
+        Refused past ``max_bytes`` (default: the server's upload limit) or the disk quota.
+        """
+        if max_bytes is None:
+            max_bytes = self.server_settings.upload_limit_bytes()
         if len(data) > max_bytes:
             raise RunError(
-                f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB."
+                f"The file is {len(data) / MB:.1f} MB; the limit is {max_bytes / MB:.0f} MB."
             )
+        self.check_disk_room(len(data))
         suffixes = "".join(Path(filename).suffixes[-2:]).lower()
         suffix = suffixes if re.fullmatch(r"(\.[a-z]{1,5}){1,2}", suffixes) else ".txt"
         folder = self.folder / "corpora"
@@ -160,10 +215,16 @@ class Workspace:
         return self._read_json("corpora/names.json").get(Path(reference).name, "uploaded file")
 
     def owns_corpus(self, reference: str) -> bool:
+        """Whether a corpus reference is a built-in or an upload kept in this workspace."""
+        if not isinstance(reference, str):
+            return False
         if reference.startswith("builtin:"):
             return True
-        path = Path(reference).resolve()
-        return path.parent == (self.folder / "corpora").resolve() and path.is_file()
+        try:
+            path = Path(reference).resolve()
+            return path.parent == (self.folder / "corpora").resolve() and path.is_file()
+        except (OSError, ValueError):  # a NUL byte, a name too long
+            return False
 
     @property
     def settings(self) -> dict:
@@ -192,6 +253,57 @@ class Workspace:
         shutil.rmtree(folder)
 
 
+def cleanup_idle_workspaces(root: Path, idle_days: float, now: float | None = None) -> list[str]:
+    """Remove workspaces untouched for ``idle_days`` that have no active run; their tokens.
+
+    Only folders directly under ``root`` named like a workspace token are considered, never
+    through a symbolic link, and a link inside a workspace is removed, not followed.
+    ``idle_days`` of 0 (or less) removes nothing.
+    """
+    if idle_days <= 0 or not Path(root).is_dir():
+        return []
+    cutoff = (time.time() if now is None else now) - idle_days * 86400
+    removed = []
+    with os.scandir(root) as entries:
+        candidates = [
+            Path(entry.path)
+            for entry in entries
+            if TOKEN.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False)
+        ]
+    for folder in candidates:
+        if _walk(folder)[1] >= cutoff or _has_active_run(folder):
+            continue
+        try:
+            shutil.rmtree(folder)
+        except OSError:
+            continue
+        removed.append(folder.name)
+    return sorted(removed)
+
+
+def _has_active_run(folder: Path) -> bool:
+    for run in folder.iterdir():
+        if RUN_ID.fullmatch(run.name) and not run.is_symlink() and run.is_dir():
+            if read_status(run).get("status") in ACTIVE:
+                return True
+    return False
+
+
+def _walk(folder: Path) -> tuple[int, float]:
+    """The bytes of the files under ``folder`` and the newest modification time of anything
+    there, the folder included. Symbolic links are never followed."""
+    total, newest = 0, folder.lstat().st_mtime
+    for parent, folders, files in os.walk(folder, followlinks=False):
+        for name in (*folders, *files):
+            try:
+                info = os.lstat(os.path.join(parent, name))
+            except OSError:  # removed meanwhile
+                continue
+            newest = max(newest, info.st_mtime)
+            total += info.st_size if stat.S_ISREG(info.st_mode) else 0
+    return total, newest
+
+
 def mark_interrupted(root: Path | None = None) -> int:
     """After a server restart: runs left queued/running by a dead server become interrupted."""
     count = 0
@@ -212,77 +324,6 @@ def _pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
-
-
-# ----- new runs -------------------------------------------------------------------------
-DEFAULT_STEPS = {"tiny": 1500, "small": 3000, "medium": 5000}
-DEFAULT_CHEM_EVERY = {"tiny": 100, "small": 200, "medium": 250}
-MODEL_FIELDS = ("cell", "layers", "hidden_size", "embedding_size", "dropout")
-
-
-def new_run_config(
-    space: Workspace,
-    corpus: dict,
-    preset: str,
-    model: dict | None = None,
-    train: dict | None = None,
-    init_from: str | None = None,
-) -> RunConfig:
-    """The RunConfig of a new run on a corpus chosen on the Corpus page (the corpus is read).
-
-    ``model`` overrides the preset's fields (MODEL_FIELDS); ``train`` gives TrainConfig
-    values (steps default by preset). ``init_from`` is the id of a finished run of the same
-    workspace whose model is fine-tuned: its architecture and tokenizer are kept.
-    """
-    reference = str(corpus.get("reference", ""))
-    if not space.owns_corpus(reference):
-        raise RunError("The corpus is no longer here. Choose it again on the Corpus page.")
-    loaded = load_corpus(
-        reference,
-        smiles_column=corpus.get("smiles_column"),
-        drop_invalid=bool(corpus.get("drop_invalid")),
-    )
-    smiles = loaded.kind == "smiles"
-    values = dict(train or {})
-    if values.get("minutes") is not None:
-        values.setdefault("steps", None)  # a time limit alone
-    elif values.get("steps") is None:
-        values["steps"] = DEFAULT_STEPS.get(preset, DEFAULT_STEPS["small"])
-    values.setdefault("chem_every", DEFAULT_CHEM_EVERY.get(preset, 100) if smiles else 0)
-    if not smiles:
-        values.update(augment=False, chem_every=0)
-    train_config = TrainConfig(**values)
-    if init_from:
-        base_dir = space.run_dir(init_from)
-        header = read_header(base_dir)
-        vocabulary = Vocabulary.from_json(header["vocabulary"])
-        if vocabulary.line_based != smiles:
-            learned = "molecules (SMILES)" if vocabulary.line_based else "text"
-            raise RunError(
-                f"The model to start from learned {learned}, and this corpus is "
-                f"{'molecules' if smiles else 'text'}. Start from a model of the same kind."
-            )
-        model_config = ModelConfig.from_json(header["model_config"])
-        tokenizer, preset_name, init_path = vocabulary.tokenizer, None, str(base_dir)
-    else:
-        tokenizer = resolve_tokenizer("auto", loaded)
-        texts = list(loaded.lines) if smiles else [loaded.text]
-        size = build_vocabulary(texts, tokenizer, line_based=smiles).size
-        overrides = {k: v for k, v in (model or {}).items() if k in MODEL_FIELDS}
-        model_config = preset_config(preset, size, **overrides)
-        preset_name, init_path = preset, None
-    return RunConfig(
-        corpus=reference,
-        corpus_kind=loaded.kind,
-        corpus_sha256=corpus_fingerprint(loaded),
-        tokenizer=tokenizer,
-        model=model_config,
-        train=train_config,
-        smiles_column=corpus.get("smiles_column"),
-        drop_invalid=bool(corpus.get("drop_invalid")),
-        preset=preset_name,
-        init_from=init_path,
-    )
 
 
 def has_model(run_dir: Path) -> bool:

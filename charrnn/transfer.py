@@ -1,7 +1,8 @@
 """Download and upload a trained run as a zip: its checkpoint, description, config and metrics.
 
-An upload is checked before use (size, member names, unpacked size, the checkpoint itself)
-and becomes a finished run of the workspace; its corpus, from another computer, is only named.
+An upload is checked before use (size, member names, unpacked size, the checkpoint itself,
+the workspace's bounds on runs and disk) and becomes a finished run of the workspace; its
+corpus, from another computer, is only named.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from charrnn.checkpoint import (
 from charrnn.runconfig import RUN_CONFIG_FILE, RunConfig, read_run_config, write_run_config
 from charrnn.runfiles import METRICS_FILE, RunError, clean_name, read_metrics, write_status
 from charrnn.runs import Workspace
+from charrnn.settings import MB
 from charrnn.train import TrainConfig
 
 EXPORT_FILES = (CHECKPOINT_FILE, CHECKPOINT_JSON, RUN_CONFIG_FILE, METRICS_FILE)
@@ -56,18 +58,22 @@ def import_run(
 
     Everything is checked before use: the zip's size, its member names (no folders), its
     unpacked size (read with a cap, so a zip bomb is refused), and the checkpoint itself,
-    which is loaded with safetensors (a pickle is refused with CheckpointError).
+    which is loaded with safetensors (a pickle is refused with CheckpointError). Before
+    anything is written, the workspace must have room for one more run and for the unpacked
+    files (charrnn.runs.WorkspaceFullError otherwise).
     """
     if len(data) > max_bytes:
         raise RunError(
-            f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB."
+            f"The file is {len(data) / MB:.1f} MB; the limit is {max_bytes / MB:.0f} MB."
         )
+    space.check_run_room()
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, OSError):
         raise RunError(_NOT_A_MODEL_ZIP) from None
     with archive:
         members = _checked_members(archive)
+        space.check_disk_room(sum(member.file_size for member in members))
         staging = space.folder / f".import-{secrets.token_hex(6)}"
         staging.mkdir()
         try:
@@ -98,8 +104,8 @@ def _checked_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     unpacked = sum(member.file_size for member in members)
     if unpacked > MAX_IMPORT_UNPACKED:
         raise RunError(
-            f"Unpacked, the zip would take {unpacked / 1e6:.0f} MB; the limit is "
-            f"{MAX_IMPORT_UNPACKED / 1e6:.0f} MB."
+            f"Unpacked, the zip would take {unpacked / MB:.0f} MB; the limit is "
+            f"{MAX_IMPORT_UNPACKED / MB:.0f} MB."
         )
     for member in members:
         if member.file_size > 1024**2 and member.file_size > MAX_IMPORT_RATIO * max(

@@ -17,7 +17,7 @@ from charrnn.assessment import AssessmentSettings
 from charrnn.checkpoint import read_header
 from charrnn.drawing import grid_svg
 from charrnn.properties import PROPERTY_INFO
-from charrnn.report import escape_markdown, run_labels
+from charrnn.report import escape_markdown
 from charrnn.runs import RunError, has_model
 
 HEADLINE = ("valid", "unique@1000", "novelty", "intdiv1")
@@ -44,12 +44,6 @@ def molecule_runs() -> list:
             except (ValueError, KeyError, OSError):
                 continue
     return found
-
-
-def remember_run() -> None:
-    chosen = st.session_state.get("chemistry_run")
-    if chosen in {run.id for run in space.runs()}:
-        space.update_settings(run=chosen)
 
 
 def check_form(folder) -> None:
@@ -97,7 +91,13 @@ def live_status(folder) -> None:
     if place:
         wait = runner.expected_wait(folder, "assess")
         minutes = f", about {max(1, round(wait / 60))} min" if wait else ""
-        st.info(f"Waiting for a free worker: number {place} in the queue{minutes}.")
+        if runner.waits_for_own_job(folder):
+            st.info(
+                "Waiting for your training run: each person runs one job at a time on this "
+                "server. Pause does not free it; stop the run (its model is saved) to check now."
+            )
+        else:
+            st.info(f"Waiting for a free worker: number {place} in the queue{minutes}.")
     else:
         stage = status.get("stage") or "Working"
         st.progress(float(status.get("fraction") or 0.0), text=f"{stage}…")
@@ -219,26 +219,13 @@ def show_report(report: dict, step: int) -> None:
     )
 
 
-runs = molecule_runs()
-if not runs:
-    st.info(
-        'Chemistry needs a model trained on molecules. On Home, press "Generate '
-        'molecules": a tiny model learns the NCI molecules in a few minutes.'
-    )
-    if st.button("Go to Home", key="chemistry_go_home", type="primary"):
-        st.switch_page("pages/home.py")
-    st.stop()
-
-ids = [run.id for run in runs]
-current = space.settings.get("run")
-run_id = st.selectbox(
-    "Model",
-    ids,
-    index=ids.index(current) if current in ids else 0,
-    format_func=run_labels(runs).get,
-    key="chemistry_run",
-    on_change=remember_run,
-    help="Your runs that learned molecules and have saved a model.",
+run_id = ui.choose_run(
+    space,
+    molecule_runs(),
+    "chemistry_run",
+    "Your runs that learned molecules and have saved a model.",
+    'Chemistry needs a model trained on molecules. On Home, press "Generate molecules": '
+    "a tiny model learns the NCI molecules in a few minutes.",
 )
 try:
     folder = space.run_dir(run_id)

@@ -80,25 +80,50 @@ st.markdown(
 )
 
 st.subheader("Your first ten minutes")
-st.markdown(
-    "1. **Corpus**: pick a built-in text or set of molecules, or upload your own file.\n"
-    "2. **Train**: choose a size and press Train. Watch the error fall and the samples "
-    "get better.\n"
-    "3. **Generate**: ask the trained model for new text or new molecules.\n"
-    "4. **Models**: compare your runs, download a model, or delete one."
+STEPS = (
+    (
+        "pages/corpus.py",
+        "1. Corpus",
+        ":material/description:",
+        "Pick a built-in text or set of molecules, or upload your own file.",
+    ),
+    (
+        "pages/train.py",
+        "2. Train",
+        ":material/model_training:",
+        "Choose a size and press Train. Watch the error fall and the samples get better.",
+    ),
+    (
+        "pages/generate.py",
+        "3. Generate",
+        ":material/auto_awesome:",
+        "Ask the trained model for new text or new molecules.",
+    ),
+    (
+        "pages/chemistry.py",
+        "4. Chemistry",
+        ":material/science:",
+        "For molecules: did it learn chemistry? Measured the way researchers do.",
+    ),
+    (
+        "pages/inside.py",
+        "5. Inside",
+        ":material/visibility:",
+        "Watch the network read, guess the next character, and remember.",
+    ),
+    (
+        "pages/models.py",
+        "6. Models",
+        ":material/inventory_2:",
+        "Compare your runs, download a model, or delete one.",
+    ),
 )
-links = st.columns(4)
-for column, (page, label) in zip(
-    links,
-    [
-        ("pages/corpus.py", "1. Corpus"),
-        ("pages/train.py", "2. Train"),
-        ("pages/generate.py", "3. Generate"),
-        ("pages/models.py", "4. Models"),
-    ],
-    strict=True,
-):
-    column.page_link(page, label=label)
+for number, (page, label, icon, line) in enumerate(STEPS):
+    if number % 3 == 0:
+        row = st.columns(3)  # row by row, so the steps read 1 to 6 in order
+    with row[number % 3].container(border=True):
+        st.page_link(page, label=f"**{label}**", icon=icon)
+        st.caption(line)
 
 st.subheader("Or start with one click")
 st.caption("Each button picks a corpus and a model size for you and opens the Train page.")

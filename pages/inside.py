@@ -15,7 +15,7 @@ import streamlit as st
 import ui
 from charrnn import inside
 from charrnn.detectors import detectors
-from charrnn.report import run_labels, text_html
+from charrnn.report import text_html
 from charrnn.runconfig import load_corpus, read_run_config
 from charrnn.sample import SampleConfig, sample
 from charrnn.tokens import UnknownCharacterError
@@ -193,22 +193,13 @@ def cycle_section(trace: inside.Trace) -> None:
 
 
 runs = [run for run in space.runs() if ui.has_saved_model(space, run.id)]
-if not runs:
-    st.info(
-        'Nothing to look inside yet. On Home, press "Learn a pattern": a tiny model learns '
-        "it in seconds and this page shows how."
-    )
-    if st.button("Go to Home", key="inside_go_home", type="primary"):
-        st.switch_page("pages/home.py")
-    st.stop()
-ids = [run.id for run in runs]
-current = space.settings.get("run")
-run_id = st.selectbox(
-    "Model",
-    ids,
-    index=ids.index(current) if current in ids else 0,
-    format_func=run_labels(runs).get,
-    key="inside_run",
+run_id = ui.choose_run(
+    space,
+    runs,
+    "inside_run",
+    "Any of your runs that has saved a trained model.",
+    'Nothing to look inside yet. On Home, press "Learn a pattern": a tiny model learns it '
+    "in seconds and this page shows how.",
 )
 loaded = ui.load_run_model(space, run_id)
 if loaded is None:

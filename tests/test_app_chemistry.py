@@ -10,15 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from app_support import no_exceptions
+from app_support import open_page as open_app
 from test_app_generate import SMILES_CORPUS, TEXT_CORPUS, finished_run
 
 from charrnn import assessment
 from charrnn.assessment import AssessmentSettings
 from charrnn.runs import Workspace, new_workspace
-
-APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
-PAGE = "pages/chemistry.py"
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +38,8 @@ def molecules(home) -> tuple[str, str]:
     return token, finished_run(space, "tiny molecules", reference, "smiles", 120)
 
 
-def open_page(token: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["ws"] = token
-    at.run()
-    at.switch_page(PAGE)
-    return at.run()
-
-
-def no_exceptions(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+def open_page(token: str):
+    return open_app(token, "chemistry")
 
 
 def test_without_a_molecule_model_the_page_says_what_to_do(home):
@@ -60,9 +50,9 @@ def test_without_a_molecule_model_the_page_says_what_to_do(home):
     at = open_page(token)
     no_exceptions(at)
     assert "needs a model trained on molecules" in at.info[0].value
-    at.button(key="chemistry_go_home").click().run()
+    at.button(key="chemistry_run_go_home").click().run()
     no_exceptions(at)
-    assert "chemistry_go_home" not in [button.key for button in at.button]
+    assert "chemistry_run_go_home" not in [button.key for button in at.button]
 
 
 def test_a_check_runs_in_a_worker_and_its_report_is_shown(molecules):

@@ -7,13 +7,12 @@ import math
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from app_support import no_exceptions
+from app_support import open_page as open_app
 from test_app_generate import SMILES_CORPUS, TEXT_CORPUS, finished_run
 
 from charrnn.runs import Workspace, new_workspace
 
-APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
-PAGE = "pages/inside.py"
 PATTERN = ("abc " * 200 + "\n").encode()
 
 
@@ -36,19 +35,11 @@ def workspace_with(home: Path, data: bytes, filename: str, kind: str, steps: int
     return token
 
 
-def open_page(token: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params["ws"] = token
-    at.run()
-    at.switch_page(PAGE)
-    return at.run()
+def open_page(token: str):
+    return open_app(token, "inside")
 
 
-def no_exceptions(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def html_of(at: AppTest) -> list[str]:
+def html_of(at) -> list[str]:
     return [element.proto.body for element in at.get("html")]
 
 
@@ -56,7 +47,7 @@ def test_an_empty_workspace_is_sent_to_learn_a_pattern(home):
     at = open_page(new_workspace(home))
     no_exceptions(at)
     assert "Learn a pattern" in at.info[0].value
-    at.button(key="inside_go_home").click().run()
+    at.button(key="inside_run_go_home").click().run()
     no_exceptions(at)
 
 

@@ -1,0 +1,87 @@
+"""A new run's configuration from the Train page's choices: preset, overrides, fine-tuning.
+
+The corpus is read (and must belong to the workspace) so the vocabulary size is known.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from charrnn.checkpoint import read_header
+from charrnn.model import ModelConfig, preset_config
+from charrnn.runconfig import RunConfig, corpus_fingerprint, load_corpus, resolve_tokenizer
+from charrnn.runfiles import RunError
+from charrnn.tokens import Vocabulary, build_vocabulary
+from charrnn.train import TrainConfig
+
+if TYPE_CHECKING:
+    from charrnn.runs import Workspace
+
+DEFAULT_STEPS = {"tiny": 1500, "small": 3000, "medium": 5000}
+DEFAULT_CHEM_EVERY = {"tiny": 100, "small": 200, "medium": 250}
+MODEL_FIELDS = ("cell", "layers", "hidden_size", "embedding_size", "dropout")
+
+
+def new_run_config(
+    space: Workspace,
+    corpus: dict,
+    preset: str,
+    model: dict | None = None,
+    train: dict | None = None,
+    init_from: str | None = None,
+) -> RunConfig:
+    """The RunConfig of a new run on a corpus chosen on the Corpus page (the corpus is read).
+
+    ``model`` overrides the preset's fields (MODEL_FIELDS); ``train`` gives TrainConfig
+    values (steps default by preset). ``init_from`` is the id of a finished run of the same
+    workspace whose model is fine-tuned: its architecture and tokenizer are kept.
+    """
+    reference = str(corpus.get("reference", ""))
+    if not space.owns_corpus(reference):
+        raise RunError("The corpus is no longer here. Choose it again on the Corpus page.")
+    loaded = load_corpus(
+        reference,
+        smiles_column=corpus.get("smiles_column"),
+        drop_invalid=bool(corpus.get("drop_invalid")),
+    )
+    smiles = loaded.kind == "smiles"
+    values = dict(train or {})
+    if values.get("minutes") is not None:
+        values.setdefault("steps", None)  # a time limit alone
+    elif values.get("steps") is None:
+        values["steps"] = DEFAULT_STEPS.get(preset, DEFAULT_STEPS["small"])
+    values.setdefault("chem_every", DEFAULT_CHEM_EVERY.get(preset, 100) if smiles else 0)
+    if not smiles:
+        values.update(augment=False, chem_every=0)
+    train_config = TrainConfig(**values)
+    if init_from:
+        base_dir = space.run_dir(init_from)
+        header = read_header(base_dir)
+        vocabulary = Vocabulary.from_json(header["vocabulary"])
+        if vocabulary.line_based != smiles:
+            learned = "molecules (SMILES)" if vocabulary.line_based else "text"
+            raise RunError(
+                f"The model to start from learned {learned}, and this corpus is "
+                f"{'molecules' if smiles else 'text'}. Start from a model of the same kind."
+            )
+        model_config = ModelConfig.from_json(header["model_config"])
+        tokenizer, preset_name, init_path = vocabulary.tokenizer, None, str(base_dir)
+    else:
+        tokenizer = resolve_tokenizer("auto", loaded)
+        texts = list(loaded.lines) if smiles else [loaded.text]
+        size = build_vocabulary(texts, tokenizer, line_based=smiles).size
+        overrides = {k: v for k, v in (model or {}).items() if k in MODEL_FIELDS}
+        model_config = preset_config(preset, size, **overrides)
+        preset_name, init_path = preset, None
+    return RunConfig(
+        corpus=reference,
+        corpus_kind=loaded.kind,
+        corpus_sha256=corpus_fingerprint(loaded),
+        tokenizer=tokenizer,
+        model=model_config,
+        train=train_config,
+        smiles_column=corpus.get("smiles_column"),
+        drop_invalid=bool(corpus.get("drop_invalid")),
+        preset=preset_name,
+        init_from=init_path,
+    )
