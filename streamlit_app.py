@@ -17,6 +17,8 @@ PAGES = [
     st.Page("pages/chemistry.py", title="Chemistry", icon=":material/science:"),
     st.Page("pages/inside.py", title="Inside", icon=":material/visibility:"),
     st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),
+    st.Page("pages/gallery.py", title="Class gallery", icon=":material/groups:"),
+    st.Page("pages/instructor.py", title="Instructor", icon=":material/admin_panel_settings:"),
 ]
 
 navigation = st.navigation(PAGES)

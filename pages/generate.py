@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
+from charrnn import gallery
 from charrnn.checkpoint import CHECKPOINT_FILE
 from charrnn.chem import canonical_set, smiles_problem
 from charrnn.drawing import grid_svg
@@ -108,6 +109,69 @@ def show_molecules(samples: list[tuple[str, float]]) -> None:
         key="generate_download_csv",
         on_click="ignore",
     )
+
+
+def shared_items(made: dict, smiles: bool) -> list[str]:
+    """What "Share with the class" publishes: the first samples, within the gallery's caps."""
+    texts = [text for text, _ in made["samples"]]
+    if smiles:
+        return texts[: gallery.MAX_MOLECULES]
+    return [text[: gallery.MAX_TEXT_CHARACTERS] for text in texts[: gallery.MAX_TEXTS]]
+
+
+def publish(space, run_name: str, smiles: bool) -> None:
+    made = st.session_state.get("generate_results")
+    if not made:
+        return
+    author = st.session_state.get("generate_author", "")
+    try:
+        entry_id = gallery.publish(
+            None,
+            space.token,
+            author,
+            "molecules" if smiles else "text",
+            shared_items(made, smiles),
+            run_name,
+        )
+    except gallery.GalleryError as error:
+        st.session_state["generate_share_problem"] = str(error)
+    else:
+        made["shared"] = entry_id
+        space.update_settings(author=" ".join(author.split()))  # offered again next time
+
+
+def share(space, made: dict, run_name: str, smiles: bool) -> None:
+    """The "Share with the class" form under the samples."""
+    st.subheader("Share with the class")
+    if made.get("shared"):
+        st.success("Shared: everyone in the room can see it in the class gallery.")
+        st.page_link("pages/gallery.py", label="Open the class gallery", icon=":material/groups:")
+        return
+    count, items = len(made["samples"]), shared_items(made, smiles)
+    noun = "molecules" if smiles else "samples"
+    which = f"these {count} {noun}" if len(items) == count else f"the first {len(items)} {noun}"
+    cut = "" if smiles else f" (at most {gallery.MAX_TEXT_CHARACTERS:,} characters each)"
+    st.caption(
+        f"Publish {which}{cut} with your name and this run's name to the class gallery, "
+        "where everyone in the room can see them. You can withdraw them there."
+    )
+    st.session_state.setdefault("generate_author", space.settings.get("author", ""))
+    with st.form("generate_share_form", border=False):
+        st.text_input(
+            "Your name, as the room will see it",
+            key="generate_author",
+            max_chars=gallery.MAX_AUTHOR_CHARACTERS,
+        )
+        st.form_submit_button(
+            "Publish to the class gallery",
+            key="generate_publish",
+            icon=":material/groups:",
+            on_click=publish,
+            args=(space, run_name, smiles),
+        )
+    problem = st.session_state.pop("generate_share_problem", None)
+    if problem:
+        st.error(ui.plain(problem))
 
 
 space = ui.workspace()
@@ -245,3 +309,4 @@ if made and made["run"] == run_id:
     st.subheader("Molecules" if smiles else "Samples")
     st.caption(f"Made with seed {made['seed']}: enter it above to get these again.")
     (show_molecules if smiles else show_text)(made["samples"])
+    share(space, made, run.name, smiles)
