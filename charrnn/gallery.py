@@ -12,6 +12,7 @@ import json
 import math
 import re
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ MAX_MOLECULES = 24
 MAX_AUTHOR_CHARACTERS = 40
 MAX_ENTRIES = 500  # past this, the oldest entries are dropped: a room cannot fill the disk
 MAX_ENTRIES_PER_WORKSPACE = 20  # past this, that workspace's own oldest entries are dropped
-ENTRY_ID = re.compile(r"^g-\d{13}-[0-9a-f]{8}$")  # milliseconds since 1970, then random
+ENTRY_ID = re.compile(r"^g-\d{16}-[0-9a-f]{8}$")  # microseconds since 1970, then random
 
 
 class GalleryError(ValueError):
@@ -104,7 +105,7 @@ def publish(
     items = _clean_items(kind, items)
     folder = gallery_dir(root)
     now = time.time()
-    entry_id = f"g-{int(now * 1000):013d}-{secrets.token_hex(4)}"
+    entry_id = f"g-{_stamp():016d}-{secrets.token_hex(4)}"
     record = {
         "id": entry_id,
         "author": author,
@@ -121,6 +122,17 @@ def publish(
         raise GalleryError(f"The server could not save this entry ({error}). Try later.") from None
     _prune(root, record["owner"])
     return entry_id
+
+
+def _stamp() -> int:
+    """Microseconds since 1970, always above the last one given: ids sort in publish order."""
+    global _last_stamp
+    with _stamp_lock:
+        _last_stamp = max(time.time_ns() // 1000, _last_stamp + 1)
+        return _last_stamp
+
+
+_last_stamp, _stamp_lock = 0, threading.Lock()
 
 
 def _files(root: Path | None) -> list[Path]:

@@ -135,23 +135,23 @@ def test_broken_files_are_ignored(root, alice):
     folder = gallery.gallery_dir(root)
     record = json.loads((folder / f"{good}.json").read_text())
     broken = {
-        "g-0000000000001-00000001": "{not json",
-        "g-0000000000002-00000002": "[]",
-        "g-0000000000003-00000003": json.dumps(
-            {**record, "id": "g-0000000000003-00000003", "items": "x"}
+        "g-0000000000000001-00000001": "{not json",
+        "g-0000000000000002-00000002": "[]",
+        "g-0000000000000003-00000003": json.dumps(
+            {**record, "id": "g-0000000000000003-00000003", "items": "x"}
         ),
-        "g-0000000000004-00000004": json.dumps(
-            {**record, "id": "g-0000000000004-00000004", "kind": "html"}
+        "g-0000000000000004-00000004": json.dumps(
+            {**record, "id": "g-0000000000000004-00000004", "kind": "html"}
         ),
-        "g-0000000000005-00000005": json.dumps(record),  # its id is another file's
-        "g-0000000000006-00000006": "\xff\xfe binary",
+        "g-0000000000000005-00000005": json.dumps(record),  # its id is another file's
+        "g-0000000000000006-00000006": "\xff\xfe binary",
     }
     for name, text in broken.items():
         (folder / f"{name}.json").write_text(text, encoding="latin-1")
     (folder / "notes.txt").write_text("not an entry")
     assert [entry.id for entry in gallery.entries(root)] == [good]
     before = gallery.fingerprint(root)
-    gallery.remove(root, "g-0000000000001-00000001")  # the instructor can clear one away
+    gallery.remove(root, "g-0000000000000001-00000001")  # the instructor can clear one away
     assert gallery.fingerprint(root) != before
     assert gallery.entries(root, limit=1)[0].id == good
 
