@@ -9,19 +9,28 @@ import ui
 
 st.set_page_config(page_title="charrnn", page_icon="🧪", layout="wide")
 
-PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/corpus.py", title="Corpus", icon=":material/description:"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
-    st.Page("pages/chemistry.py", title="Chemistry", icon=":material/science:"),
-    st.Page("pages/inside.py", title="Inside", icon=":material/visibility:"),
-    st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),
-    st.Page("pages/gallery.py", title="Class gallery", icon=":material/groups:"),
-    st.Page("pages/instructor.py", title="Instructor", icon=":material/admin_panel_settings:"),
-]
+PAGES = (  # (file, title, icon)
+    ("pages/home.py", "Home", ":material/home:"),
+    ("pages/corpus.py", "Corpus", ":material/description:"),
+    ("pages/train.py", "Train", ":material/model_training:"),
+    ("pages/generate.py", "Generate", ":material/auto_awesome:"),
+    ("pages/chemistry.py", "Chemistry", ":material/science:"),
+    ("pages/inside.py", "Inside", ":material/visibility:"),
+    ("pages/models.py", "Models", ":material/inventory_2:"),
+    ("pages/gallery.py", "Class gallery", ":material/groups:"),
+    ("pages/instructor.py", "Instructor", ":material/admin_panel_settings:"),
+)
 
-navigation = st.navigation(PAGES)
+navigation = st.navigation(
+    [
+        st.Page(file, title=title, icon=icon, default=file == PAGES[0][0])
+        for file, title, icon in PAGES
+    ]
+)
+st.session_state[ui.NAVIGATED] = True
+wanted = st.session_state.pop(ui.WANTED_PAGE, None)
+if wanted in {file for file, _, _ in PAGES}:
+    st.switch_page(wanted)  # the page whose address was opened (see ui.through_the_app)
 space = ui.workspace()
 ui.job_runner()
 ui.sidebar(space)

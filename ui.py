@@ -5,6 +5,7 @@ Pages stay thin; state that must survive a refresh lives in the workspace on dis
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -64,8 +65,24 @@ def job_runner() -> JobRunner:
     )
 
 
+NAVIGATED, WANTED_PAGE = "app_navigation_ran", "app_wanted_page"
+
+
+def through_the_app(page_file: str) -> None:
+    """A page's address opened before the app's navigation ran in this session (e.g. a
+    bookmark after a server restart) makes Streamlit run the page file alone, without the
+    sidebar: go through streamlit_app.py, which then opens the page asked for."""
+    if st.session_state.get(NAVIGATED):
+        return
+    st.session_state[WANTED_PAGE] = f"pages/{Path(page_file).name}"
+    if st.query_params.get("ws"):
+        st.session_state["ws"] = st.query_params.get("ws")
+    st.switch_page("streamlit_app.py")
+
+
 def workspace() -> Workspace:
     """This visitor's workspace, from ?ws= in the URL (a new one if there is none)."""
+    through_the_app(inspect.stack()[1].filename)
     token = st.query_params.get("ws") or st.session_state.get("ws")
     try:
         if token:
