@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import math
 import os
 import secrets
@@ -220,8 +221,11 @@ class JobRunner:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_seconds):
-            self._reap()
-            self._start_waiting()
+            try:
+                self._reap()
+                self._start_waiting()
+            except Exception:  # e.g. a full disk: never let the server's only runner die
+                logging.getLogger(__name__).exception("the job runner's round failed")
             if self.housekeeping and time.monotonic() - self._housekept > self.housekeeping_seconds:
                 self._housekept = time.monotonic()
                 try:

@@ -7,10 +7,11 @@ the latest message to the worker (pause, resume, stop, a new learning rate).
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
-from charrnn.checkpoint import atomic_write_text
+from charrnn.checkpoint import DiskFullError, atomic_write_text
 
 STATUS_FILE, CONTROL_FILE, METRICS_FILE = "run.json", "control.json", "metrics.jsonl"
 
@@ -32,7 +33,35 @@ def read_status(folder: Path) -> dict:
 
 
 def write_status(folder: Path, **values) -> None:
-    atomic_write_text(folder / STATUS_FILE, json.dumps(values, ensure_ascii=False))
+    """Write run.json atomically; on a full disk, rewrite it within the space it has.
+
+    So a worker's last word ("failed: the server's disk is full") still reaches the page.
+    """
+    path, text = folder / STATUS_FILE, json.dumps(values, ensure_ascii=False)
+    try:
+        atomic_write_text(path, text)
+    except DiskFullError:
+        if not _rewrite_in_place(path, text.encode("utf-8")):
+            raise
+
+
+def _rewrite_in_place(path: Path, data: bytes) -> bool:
+    """The last resort on a full disk: overwrite a file inside the blocks it already has.
+
+    Not atomic (for a moment a reader may find half a file; read_status then gives {}),
+    so used only when no new file can be written. False when it does not fit.
+    """
+    try:
+        if len(data) > path.stat().st_blocks * 512:
+            return False
+        with open(path, "r+b") as handle:
+            handle.write(data)
+            handle.truncate()
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError:
+        return False
+    return True
 
 
 def update_status(folder: Path, **values) -> dict:

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from charrnn.checkpoint import CHECKPOINT_FILE, atomic_write_text
+from charrnn.checkpoint import CHECKPOINT_FILE, atomic_write_bytes, atomic_write_text
 from charrnn.newrun import (  # noqa: F401 (kept importable from here)
     DEFAULT_CHEM_EVERY,
     DEFAULT_STEPS,
@@ -200,9 +200,7 @@ class Workspace:
         folder = self.folder / "corpora"
         folder.mkdir(exist_ok=True)
         path = folder / f"c-{secrets.token_hex(6)}{suffix}"
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        atomic_write_bytes(path, data)
         names = self._read_json("corpora/names.json")
         names[path.name] = clean_name(Path(filename).name)
         atomic_write_text(folder / "names.json", json.dumps(names, ensure_ascii=False))

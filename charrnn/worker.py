@@ -15,7 +15,14 @@ from pathlib import Path
 
 import torch
 
-from charrnn.checkpoint import CHECKPOINT_FILE, atomic_write_text, load_checkpoint, read_header
+from charrnn.checkpoint import (
+    CHECKPOINT_FILE,
+    DiskFullError,
+    atomic_write_text,
+    is_disk_full,
+    load_checkpoint,
+    read_header,
+)
 from charrnn.corpus import CorpusError
 from charrnn.numpy_train import NumpyTrainer
 from charrnn.runconfig import (
@@ -52,6 +59,8 @@ def train_worker(folder: str, threads: int) -> None:
         final = trainer.run()
         update_status(run_dir, status=final.status or "finished", pid=None)
     except Exception as error:  # the worker's last word: shown to the user, never a traceback
+        if is_disk_full(error) and not isinstance(error, DiskFullError):
+            error = DiskFullError("the training progress")  # e.g. metrics.jsonl
         update_status(run_dir, status="failed", pid=None, error=str(error) or type(error).__name__)
         raise SystemExit(1) from None
 

@@ -21,6 +21,7 @@ from charrnn.corpus import (
     smiles_column_guess,
     stored_filename,
 )
+from charrnn.download import megabytes
 from charrnn.runs import RunError
 
 KIND_LABELS = {"text": "text", "smiles": "molecules (SMILES)"}
@@ -102,6 +103,7 @@ def show_corpus(corpus: Corpus, chosen: dict, save=None, upload_key: str = "") -
         noun = (
             "line that is not a molecule" if len(invalid) == 1 else "lines that are not molecules"
         )
+        st.session_state.setdefault("drop_invalid", False)  # unticked in the browser too
         drop = st.checkbox(f"Leave out the {len(invalid)} {noun}", key="drop_invalid")
     chosen = {**chosen, "drop_invalid": drop}
 
@@ -122,8 +124,11 @@ def show_corpus(corpus: Corpus, chosen: dict, save=None, upload_key: str = "") -
     ):
         try:
             reference = reference or save()
-        except (RunError, CorpusError, OSError) as error:
-            st.error(f"The file could not be kept: {error}")
+        except (RunError, CorpusError) as error:
+            st.error(ui.plain(f"The file could not be kept: {error}"))
+            return
+        except OSError as error:  # e.g. DiskFullError: its strerror is for people
+            st.error(f"The file could not be kept on the server. {error.strerror or error}")
             return
         saved[upload_key] = reference
         space.update_settings(corpus={**chosen, "reference": reference})
@@ -178,7 +183,16 @@ def upload_part() -> None:
         help=f"Up to {limit // (1024 * 1024)} MB. Files compressed with gzip (.gz) work too.",
     )
     if uploaded is None:
-        st.info("Choose a file on your computer, or drag it here.")
+        st.info(
+            f"Choose a file on your computer, or drag it here (up to {limit // (1024 * 1024)} "
+            "MB). A file marked in red was not accepted: point at it to see why."
+        )
+        return
+    if uploaded.size > limit:  # refused before its bytes are read or hashed
+        st.error(
+            f"The file is {megabytes(uploaded.size)}, more than the {megabytes(limit)} limit. "
+            "Upload a smaller file, for example the first part of this one."
+        )
         return
     data, filename = uploaded.getvalue(), uploaded.name
     extension = os.path.splitext(filename.lower().removesuffix(".gz"))[1]
@@ -195,11 +209,13 @@ def upload_part() -> None:
                 placeholder="Choose the column with the SMILES",
             )
         else:
-            kinds = list(KIND_LABELS)
+            # A new file's kind comes from its name, set through Session State: a default
+            # index alone would leave the browser showing (and sending) the last file's kind.
+            guess = "smiles" if extension in SMILES_EXTENSIONS else "text"
+            st.session_state.setdefault("upload_kind", guess)
             kind = st.radio(
                 "Read this file as",
-                kinds,
-                index=1 if extension in SMILES_EXTENSIONS else 0,
+                list(KIND_LABELS),
                 format_func=KIND_LABELS.get,
                 key="upload_kind",
                 horizontal=True,
@@ -207,7 +223,7 @@ def upload_part() -> None:
             )
         corpus = read_upload(data, filename, kind, column, limit)
     except CorpusError as error:
-        st.error(str(error))
+        st.error(ui.plain(str(error)))  # it may quote the file: as typed
         return
     chosen = {"name": filename, "kind": corpus.kind, "smiles_column": column}
     keep = lambda: space.save_corpus(data, stored_filename(filename, kind), limit)  # noqa: E731

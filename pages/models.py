@@ -155,7 +155,10 @@ def upload() -> None:
                 name = Path(file.name).stem[:80] or "Uploaded model"
                 run_id = import_run(space, file.getvalue(), name, ui.max_upload_bytes())
         except PROBLEMS as error:
-            st.error(str(error))
+            st.error(ui.plain(str(error)))  # it may quote the uploaded file: shown as typed
+            return
+        except OSError as error:  # e.g. DiskFullError: its strerror is for people
+            st.error(f"The model could not be added on the server. {error.strerror or error}")
             return
         done(f"Added {escape_markdown(space.summary(run_id).name)}. It is in the list above.")
 

@@ -1,0 +1,213 @@
+"""A workshop room in a real browser: bad files get plain messages, people stay apart.
+
+One `streamlit run` server and Debian's chromium (tests/browser_support.py). A bad corpus,
+a 100 MB file and a pickle posing as a model are refused with a message a person can act
+on; two visitors (two browser contexts, two workspaces) never see each other's runs.
+Screenshots go to tests/artifacts/workshop-*.png.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+
+import pytest
+from browser_support import (
+    CHROMIUM,
+    StreamlitServer,
+    click_button,
+    keyed,
+    launch_chromium,
+    no_traceback,
+    open_page,
+    screenshot,
+    settle,
+)
+from test_runs import finished_run
+
+from charrnn.runs import Workspace, new_workspace
+from charrnn.transfer import export_run
+
+pytestmark = pytest.mark.browser
+if not CHROMIUM.exists():
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium); browser tests skipped",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+HOME_TITLE = "Teach a small neural network"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, request):
+    failed = request.session.testsfailed
+    app = StreamlitServer(tmp_path_factory.mktemp("workshop"), workers=1)
+    try:
+        app.wait_healthy(seconds=60)
+        yield app
+    finally:
+        if request.session.testsfailed > failed:
+            print(f"--- the end of streamlit's log ---\n{app.log()}")
+        app.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def model_zip(tmp_path_factory) -> bytes:
+    """A tiny trained model, as the Models page's Download button gives it."""
+    root = tmp_path_factory.mktemp("model-source")
+    space = Workspace(new_workspace(root), root)
+    return export_run(space.run_dir(finished_run(space, "source", steps=10)))
+
+
+def visitor(browser):
+    """A new person: a fresh browser context (no cookies), so a new workspace."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    return context, page
+
+
+@pytest.fixture
+def page(browser, server):
+    context, tab = visitor(browser)
+    yield tab
+    context.close()
+
+
+def arrive(page, server) -> str:
+    """Open the app's address; returns the workspace token the app put in the URL."""
+    page.goto(server.url)
+    expect(page.locator("h1", has_text=HOME_TITLE)).to_be_visible(timeout=60_000)
+    expect(page).to_have_url(re.compile(r"[?&]ws="))
+    return re.search(r"[?&]ws=([^&]+)", page.url).group(1)
+
+
+def error_box(page):
+    return page.locator('[data-testid="stAlertContentError"]')
+
+
+def add_model(page, name: str, data: bytes) -> None:
+    """Upload a file on the Models page and press "Add this model"."""
+    upload = keyed(page, "models_upload_model").locator('input[type="file"]')
+    upload.set_input_files(files=[{"name": name, "mimeType": "application/zip", "buffer": data}])
+    expect(keyed(page, "models_import")).to_be_visible()
+    click_button(page, "models_import")
+
+
+def model_choices(page) -> list[str]:
+    """The runs the Models page offers to manage (the names this visitor can see)."""
+    settle(page)
+    options = page.get_by_role("option")
+    for _ in range(3):  # a click while the page redraws may not open the list
+        keyed(page, "models_manage_run").get_by_role("combobox").click()
+        try:
+            options.first.wait_for(timeout=5_000)
+            break
+        except sync_api.TimeoutError:
+            page.keyboard.press("Escape")
+    names = [text.strip() for text in options.all_inner_texts()]
+    page.keyboard.press("Escape")
+    return names
+
+
+def test_bad_corpus_files_get_plain_messages_and_a_good_one_still_works(page, server, tmp_path):
+    token = arrive(page, server)
+    open_page(page, "Corpus")
+    keyed(page, "corpus_source").get_by_text("Upload", exact=True).click()
+    upload = keyed(page, "corpus_upload").locator('input[type="file"]')
+
+    big = tmp_path / "big.txt"
+    with open(big, "wb") as handle:  # 100 MB, sparse: the browser refuses it by its size
+        handle.truncate(100 * 1024 * 1024)
+    upload.set_input_files(str(big))
+    refused = keyed(page, "corpus_upload").locator('[data-testid="stFileChip"][aria-invalid=true]')
+    expect(refused).to_contain_text("big.txt", timeout=30_000)
+    info = page.locator('[data-testid="stAlertContentInfo"]')  # the page says where to look
+    expect(info).to_contain_text("up to 50 MB")
+    expect(info).to_contain_text("marked in red was not accepted")
+    refused.hover()  # and Streamlit says why
+    expect(page.get_by_role("tooltip")).to_contain_text("File must be 50.0MB or smaller")
+    no_traceback(page)
+    screenshot(page, "workshop-1-corpus-100mb")
+    keyed(page, "corpus_upload").get_by_role("button", name="Remove big.txt").click()
+
+    latin = "Café crème brûlée\n".encode("latin-1") * 20
+    upload.set_input_files(files=[{"name": "menu.txt", "mimeType": "text/plain", "buffer": latin}])
+    expect(error_box(page)).to_contain_text("The file is not UTF-8 text", timeout=60_000)
+    expect(error_box(page)).to_contain_text("save it with the UTF-8 encoding")
+    expect(keyed(page, "use_corpus")).to_have_count(0)
+    no_traceback(page)
+    screenshot(page, "workshop-2-corpus-not-utf8")
+
+    # A molecules file after a text one is read as molecules, and nothing ticked for an
+    # earlier file stays ticked for the next one.
+    smiles_file(upload, "first.smi", b"CCO\nC1CC\nc1ccccc1\n")
+    expect(page.get_by_text("Molecules RDKit can read")).to_be_visible(timeout=60_000)
+    leave_out = keyed(page, "drop_invalid").locator("input[type=checkbox]")
+    expect(leave_out).not_to_be_checked()
+    keyed(page, "drop_invalid").locator("label").click()
+    expect(leave_out).to_be_checked()
+    smiles_file(upload, "good.smi", b"CCO\nc1ccccc1\nC1CC\nCC(=O)O\n")
+    expect(page.locator('[data-testid="stMetric"]', has_text="3 of 4")).to_be_visible()
+    expect(leave_out).not_to_be_checked()
+    expect(keyed(page, "use_corpus").locator("button")).to_be_disabled()
+    keyed(page, "drop_invalid").locator("label").click()
+    click_button(page, "use_corpus")
+    expect(page.get_by_text("This is your corpus now")).to_be_visible(timeout=60_000)
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("good.smi")
+    settings = json.loads(next(server.home.glob(f"workspaces/{token}/workspace.json")).read_text())
+    assert settings["corpus"]["kind"] == "smiles" and settings["corpus"]["drop_invalid"]
+    no_traceback(page)
+
+
+def smiles_file(upload, name: str, data: bytes) -> None:
+    upload.set_input_files(files=[{"name": name, "mimeType": "text/plain", "buffer": data}])
+
+
+def test_a_pickle_posing_as_a_model_is_refused_in_plain_words(page, server, model_zip):
+    arrive(page, server)
+    open_page(page, "Models")
+    add_model(page, "model.zip", pickle.dumps({"weights": [1.0, 2.0]}))
+    expect(error_box(page)).to_contain_text("This is not a model file from charrnn")
+    expect(error_box(page)).to_contain_text("Download button")
+    no_traceback(page)
+    screenshot(page, "workshop-3-models-pickle")
+    add_model(page, "a good model.zip", model_zip)  # the next, normal upload works
+    expect(page.get_by_text("Added a good model")).to_be_visible(timeout=60_000)
+    no_traceback(page)
+
+
+def test_two_people_never_see_each_others_runs(browser, server, model_zip):
+    (alice_context, alice), (bob_context, bob) = visitor(browser), visitor(browser)
+    try:
+        alice_token, bob_token = arrive(alice, server), arrive(bob, server)
+        assert alice_token != bob_token
+        for person, name in ((alice, "alice model"), (bob, "bob model")):
+            open_page(person, "Models")
+            add_model(person, f"{name}.zip", model_zip)
+            expect(person.get_by_text(f"Added {name}")).to_be_visible(timeout=60_000)
+        alice.reload()  # what Alice sees now that Bob has a model too
+        expect(alice.locator("h1", has_text="Your models")).to_be_visible(timeout=60_000)
+        assert model_choices(alice) == ["alice model"]
+        assert model_choices(bob) == ["bob model"]
+        for person, other in ((alice, "bob model"), (bob, "alice model")):
+            open_page(person, "Generate")
+            expect(person.locator("h1", has_text="Generate")).to_be_visible()
+            expect(person.get_by_text(other)).to_have_count(0)
+            no_traceback(person)
+        screenshot(alice, "workshop-4-alice-generate")
+        screenshot(bob, "workshop-5-bob-generate")
+    finally:
+        alice_context.close()
+        bob_context.close()
