@@ -7,6 +7,8 @@ and a disjoint held-out set that plays the part of "generated" molecules.
 (b) correctness: the held-out set against the training set should look like MOSES's own
     train-set row (valid 1.0, unique 1.0, IntDiv 0.857, IntDiv2 0.851, Frag ~1.0, Filters
     1.0); novelty is ~1 for the held-out set and ~0 for a slice drawn from the training set.
+The evaluation's CPU time (all threads and worker processes) and the load average around
+it are recorded too: the machine is shared.
 Usage: python benchmarks/bench_chem.py [--generated 10000] [--training 100000] [--no-fcd]
 """
 
@@ -15,14 +17,15 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import os
 import random
+import resource
 import tempfile
 import time
 
-from common import DATA, machine, save
-
-from charrnn.chem import basic_metrics
-from charrnn.metrics import evaluate_molecules, metrics_table, training_stats
+# RDKit's worker processes import this file again (multiprocessing's spawn): torch (via
+# common) and charrnn are imported in main() only, so that, as under `python -m charrnn`,
+# the workers do not spend seconds importing torch.
 
 # MOSES README, row "Train" (the training set scored against MOSES's test set).
 MOSES_TRAIN_ROW = {
@@ -40,6 +43,8 @@ MOSES_TRAIN_ROW = {
 
 
 def load_smiles() -> list[str]:
+    from common import DATA
+
     with gzip.open(DATA / "moses_train.csv.gz", "rt", newline="") as handle:
         return [row["SMILES"] for row in csv.DictReader(handle)]
 
@@ -48,6 +53,13 @@ def timed(function):
     start = time.perf_counter()
     result = function()
     return result, time.perf_counter() - start
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process (all its threads) and of its finished worker processes."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
 
 
 def main() -> None:
@@ -60,6 +72,10 @@ def main() -> None:
     parser.add_argument("--cache", default=None, help="default: a fresh temporary folder")
     args = parser.parse_args()
     fcd = not args.no_fcd
+    from common import machine, save
+
+    from charrnn.chem import basic_metrics
+    from charrnn.metrics import evaluate_molecules, metrics_table, training_stats
 
     everything, read_seconds = timed(load_smiles)
     chosen = random.Random(args.seed).sample(everything, args.training + args.generated)
@@ -80,9 +96,11 @@ def main() -> None:
             _, fcd_seconds = timed(lambda: training_stats(training, cache, **options))
         stats, cached_seconds = timed(lambda: training_stats(training, cache, fcd=fcd, **options))
         stages: dict[str, float] = {}
+        load_before, cpu_before = os.getloadavg(), cpu_seconds()
         results, evaluation_seconds = timed(
             lambda: evaluate_molecules(held_out, stats, fcd=fcd, timings=stages, **options)
         )
+        evaluation_cpu, load_after = cpu_seconds() - cpu_before, os.getloadavg()
     copies, _ = timed(lambda: basic_metrics(from_training, stats.canonical))
 
     print("\n(a) speed")
@@ -91,7 +109,11 @@ def main() -> None:
     if fcd:
         print(f"    ChemNet activations for FCD: {fcd_seconds:.1f} s")
     print(f"  training statistics, from the cache: {cached_seconds:.2f} s")
-    print(f"  evaluation of {len(held_out):,} molecules: {evaluation_seconds:7.1f} s")
+    print(
+        f"  evaluation of {len(held_out):,} molecules: {evaluation_seconds:7.1f} s "
+        f"({evaluation_cpu:.1f} s of CPU time; load average {load_before[0]:.2f} before, "
+        f"{load_after[0]:.2f} after)"
+    )
     for stage, seconds in stages.items():
         print(f"    {stage:<30} {seconds:7.2f} s")
 
@@ -121,8 +143,10 @@ def main() -> None:
                 "training_stats_fcd": fcd_seconds,
                 "training_stats_cached": cached_seconds,
                 "evaluation": evaluation_seconds,
+                "evaluation_cpu": evaluation_cpu,
                 "evaluation_stages": stages,
             },
+            "load_average_around_evaluation": [load_before, load_after],
             "metrics": values,
             "novelty_of_training_slice": copies.novelty,
             "moses_train_row": MOSES_TRAIN_ROW,

@@ -166,7 +166,7 @@ def _generate(run_dir: Path, checkpoint, settings: AssessmentSettings) -> list[s
 
 
 def _stats_cached(smiles: list[str]) -> bool:
-    from charrnn.metrics import _stats_key, default_cache_dir
+    from charrnn.trainingset import _stats_key, default_cache_dir
 
     return (default_cache_dir() / f"{_stats_key(smiles)}.npz").is_file()
 

@@ -109,19 +109,52 @@ def test_invalid_smiles_lines_are_refused_without_drop_invalid(molecules_file, t
     assert not (tmp_path / "run").exists()
 
 
-def test_with_drop_invalid_a_smiles_run_trains_and_evaluates(smiles_run, capsys):
+MOSES_ROWS = ("Validity", "Uniqueness@1k", "Uniqueness@10k", "Novelty", "IntDiv1", "IntDiv2")
+MOSES_ROWS += ("SNN", "Frag", "Scaf", "Filters", "Degenerate samples", "QED distance")
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    """Training statistics are cached here, not in the home folder."""
+    monkeypatch.setenv("CHARRNN_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_with_drop_invalid_a_smiles_run_trains_and_evaluates(smiles_run, cache, capsys):
     config = json.loads((smiles_run / "config.json").read_text())
     assert config["drop_invalid"] is True and config["tokenizer"] == "smiles"
     assert config["corpus_kind"] == "smiles" and Path(config["corpus"]).is_absolute()
-    run = str(smiles_run)
-    assert cli.main(["evaluate", run, "--num", "50", "--threads", "1"]) == 0
-    table = capsys.readouterr().out
-    for row in ("validity", "uniqueness", "novelty", "validation loss", "50 at temperature"):
-        assert row in table
-    assert cli.main(["evaluate", run, "--num", "50", "--threads", "1", "--json"]) == 0
-    results = json.loads(capsys.readouterr().out)
+    options = ["evaluate", str(smiles_run), "--num", "50", "--threads", "1", "--no-fcd"]
+    assert cli.main(options) == 0
+    captured = capsys.readouterr()
+    for row in ("validation loss", "50 at temperature", "training set", *MOSES_ROWS):
+        assert row in captured.out, row
+    assert not [line for line in captured.out.splitlines() if line.startswith("FCD")]
+    assert "Describing the 60 training molecules" in captured.err  # the first time only
+    assert "Saved in the cache" in captured.err and list(cache.glob("stats/*.npz"))
+    assert cli.main([*options, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "Describing" not in captured.err  # read from the cache
+    results = json.loads(captured.out)
     assert results["samples"] == 50 and 0 <= results["validity"] <= 1
     assert results["valid"] <= 50 and results["validation_loss"] > 0
+    assert results["training"] == {"molecules": 60, "valid": 60}
+    metrics = {metric["key"]: metric for metric in results["metrics"]}
+    assert set(metrics["valid"]) == {"key", "name", "value", "explanation", "good", "flag"}
+    assert metrics["valid"]["value"] == pytest.approx(results["validity"])
+    assert {"intdiv1", "snn", "frag", "scaf", "filters", "wasserstein_qed"} <= set(metrics)
+
+
+def test_evaluate_explains_each_metric_and_measures_fcd(smiles_run, cache, capsys):
+    pytest.importorskip("fcd_torch")
+    options = ["evaluate", str(smiles_run), "--num", "50", "--threads", "1", "--explain"]
+    assert cli.main(options) == 0
+    captured = capsys.readouterr()
+    assert "ChemNet activations for FCD" in captured.err
+    (fcd_row,) = [line for line in captured.out.splitlines() if line.startswith("FCD ")]
+    assert fcd_row.split()[1] != "n/a"  # a distance was measured
+    assert "Fréchet ChemNet Distance: how far the samples are" in captured.out
+    assert "The share of samples RDKit can read as a molecule." in captured.out
 
 
 def test_sample_check_marks_each_smiles(smiles_run, capsys):
@@ -138,6 +171,10 @@ def test_evaluate_reports_the_validation_loss_of_a_text_run(toy_run, capsys):
     results = json.loads(capsys.readouterr().out)
     assert results["step"] == 30 and 0 < results["validation_loss"] < 2.5
     assert results["perplexity"] == pytest.approx(2.718281828 ** results["validation_loss"])
+    assert "metrics" not in results  # text has no chemistry
+    assert cli.main(["evaluate", str(toy_run)]) == 0
+    table = capsys.readouterr().out
+    assert "validation loss" in table and "Validity" not in table
 
 
 def test_resume_continues_from_the_step_it_stopped(tmp_path):

@@ -14,7 +14,7 @@ from rdkit import Chem, RDConfig, rdBase
 from rdkit.Chem import QED, AllChem
 from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 
-from charrnn import metrics
+from charrnn import chemnet, describing, metrics
 from charrnn.metrics import (
     MetricResult,
     cosine_similarity,
@@ -288,11 +288,16 @@ def test_cache_folder_comes_from_the_environment(tmp_path, monkeypatch) -> None:
 
 
 def test_worker_processes_give_the_same_results(cache, monkeypatch) -> None:
-    monkeypatch.setattr(metrics, "POOL_MINIMUM", 4)
-    stats = training_stats(DRUGS, cache, fcd=False, workers=1)
-    generated = DRUGS[::-1] + ["xyz", "CCO"]
-    alone = evaluate_molecules(generated, stats, fcd=False, workers=1)
-    assert evaluate_molecules(generated, stats, fcd=False, workers=2) == alone
+    monkeypatch.setattr(describing, "POOL_MINIMUM", 4)
+    fcd = importlib.util.find_spec("fcd_torch") is not None
+    stats = training_stats(DRUGS, cache, fcd=fcd, workers=1)
+    generated = DRUGS[::-1] + ["xyz", "CCO", "OCC"]
+    alone = evaluate_molecules(generated, stats, fcd=fcd, workers=1)
+    together = evaluate_molecules(generated, stats, fcd=fcd, workers=2)
+    if fcd:  # two torch threads add up ChemNet's sums in another order
+        assert by_key(together)["fcd"] == pytest.approx(by_key(alone)["fcd"], rel=1e-5)
+        alone, together = ([r for r in results if r.key != "fcd"] for results in (alone, together))
+    assert together == alone
 
 
 # ---------------------------------------------------------------- FCD
@@ -305,6 +310,15 @@ def test_chemnet_statistics_weights_equal_repetition() -> None:
     assert np.allclose(weighted[0], repeated[0], atol=1e-6)
     assert np.allclose(weighted[1], repeated[1], atol=1e-6)
     assert metrics.chemnet_statistics(["CCO"]) is None
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fcd_torch's np.row_stack
+def test_chemnet_activations_are_the_ones_fcd_torch_computes() -> None:
+    fcd_torch = pytest.importorskip("fcd_torch")
+    smiles = [Chem.MolToSmiles(mol(text)) for text in DRUGS] + ["C", "CC.[Na+].[Cl-]"]
+    smiles += ["ClC(Br)[Si](C)(C)C", "C" * 400]  # two-letter symbols; cut at 350 rows
+    expected = fcd_torch.FCD(canonize=False, batch_size=3).get_predictions(smiles)
+    assert np.allclose(chemnet.chemnet_activations(smiles, batch=5), expected, atol=1e-6)
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fcd_torch's scipy call
