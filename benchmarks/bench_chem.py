@@ -15,13 +15,13 @@ Usage: python benchmarks/bench_chem.py [--generated 10000] [--training 100000] [
 from __future__ import annotations
 
 import argparse
-import csv
-import gzip
 import os
 import random
 import resource
 import tempfile
 import time
+
+from moses_data import load_smiles
 
 # RDKit's worker processes import this file again (multiprocessing's spawn): torch (via
 # common) and charrnn are imported in main() only, so that, as under `python -m charrnn`,
@@ -40,13 +40,6 @@ MOSES_TRAIN_ROW = {
     "filters": 1.0,
     "fcd": 0.008,
 }
-
-
-def load_smiles() -> list[str]:
-    from common import DATA
-
-    with gzip.open(DATA / "moses_train.csv.gz", "rt", newline="") as handle:
-        return [row["SMILES"] for row in csv.DictReader(handle)]
 
 
 def timed(function):

@@ -13,14 +13,13 @@ Usage: python benchmarks/bench_moses_quality.py [--minutes 30] [--samples 30000]
 from __future__ import annotations
 
 import argparse
-import csv
-import gzip
 import random
 import time
 from pathlib import Path
 
 import torch
-from common import DATA, RESULTS, machine, save
+from common import RESULTS, machine, save
+from moses_data import load_smiles
 
 from charrnn.batches import prepare_data
 from charrnn.checkpoint import load_checkpoint
@@ -44,11 +43,6 @@ CHARRNN_ROW = {
     "filters": 0.994,
     "fcd": 0.073,
 }
-
-
-def load_smiles() -> list[str]:
-    with gzip.open(DATA / "moses_train.csv.gz", "rt", newline="") as handle:
-        return [row["SMILES"] for row in csv.DictReader(handle)]
 
 
 def train(lines: list[str], minutes: float, threads: int, folder: Path) -> Trainer:
