@@ -161,7 +161,8 @@ def memory_section(trace: inside.Trace, kind: str) -> None:
         hide_index=True,
     )
     units = [match.unit for match in found.best]
-    unit = st.selectbox("Colour the text by unit", sorted(set(units)), key="inside_unit")
+    strongest_first = list(dict.fromkeys(units))
+    unit = st.selectbox("Colour the text by unit", strongest_first, key="inside_unit")
     st.html(text_html(trace.pieces, values=inside.unit_colours(trace, unit)))
     chosen = st.multiselect("Units over time", units, default=units[:3], key="inside_units")
     lines = go.Figure([go.Scatter(y=trace.hidden[:, u], name=f"unit {u}") for u in chosen])
