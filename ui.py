@@ -209,3 +209,15 @@ def choose_run(space: Workspace, runs: list, key: str, help: str, empty: str) ->
         on_change=remember,
         help=help,
     )
+
+
+def csv_download(label: str, table, file_name: str, key: str) -> None:
+    """A button that downloads a pandas table as CSV (no rerun when pressed)."""
+    st.download_button(
+        label,
+        table.to_csv(index=False).encode("utf-8"),
+        file_name=file_name,
+        mime="text/csv",
+        key=key,
+        on_click="ignore",
+    )

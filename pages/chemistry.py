@@ -208,14 +208,11 @@ def show_report(report: dict, step: int) -> None:
         st.image(grid_svg([row["canonical"] for row in passing], legends=legends, columns=4))
     else:
         st.info("No generated molecule passed the filters yet: train longer.")
-    rows = pd.DataFrame(report["samples"])
-    st.download_button(
+    ui.csv_download(
         "Download every molecule with its properties (.csv)",
-        rows.to_csv(index=False).encode("utf-8"),
-        file_name="chemistry.csv",
-        mime="text/csv",
-        key="chemistry_download",
-        on_click="ignore",
+        pd.DataFrame(report["samples"]),
+        "chemistry.csv",
+        "chemistry_download",
     )
 
 

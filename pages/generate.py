@@ -101,14 +101,7 @@ def show_molecules(samples: list[tuple[str, float]]) -> None:
         }
     )
     st.dataframe(table, hide_index=True)
-    st.download_button(
-        "Download the table (.csv)",
-        table.to_csv(index=False).encode("utf-8"),
-        file_name="molecules.csv",
-        mime="text/csv",
-        key="generate_download_csv",
-        on_click="ignore",
-    )
+    ui.csv_download("Download the table (.csv)", table, "molecules.csv", "generate_download_csv")
 
 
 def shared_items(made: dict, smiles: bool) -> list[str]:
