@@ -101,8 +101,8 @@ def assess_worker(folder: str, threads: int) -> None:
 def run_assessment(run_dir: Path, threads: int = 1) -> dict:
     """The job: sample, describe, measure, write chemistry.json. Returns the report."""
     from charrnn.checkpoint import load_checkpoint
+    from charrnn.describing import describe_sample
     from charrnn.metrics import evaluate_molecules, training_stats
-    from charrnn.properties import describe_many
     from charrnn.runconfig import read_run_config
     from charrnn.runfiles import RunError
     from charrnn.worker import _run_corpus as run_corpus
@@ -127,8 +127,12 @@ def run_assessment(run_dir: Path, threads: int = 1) -> dict:
     )
     stats = training_stats(corpus.lines, fcd=settings.fcd, workers=threads)
     write_status(run_dir, stage="Measuring the generated molecules", fraction=0.8)
-    results = evaluate_molecules(generated, stats, fcd=settings.fcd, workers=threads)
-    records = describe_many(generated)
+    described = describe_sample(generated, filters=True, workers=threads)
+    results = evaluate_molecules(
+        generated, stats, fcd=settings.fcd, workers=threads, described=described
+    )
+    by_form = {record.canonical: record for record in described.records}
+    records = [by_form.get(described.canonical_by_text[text]) for text in generated]
     report = {
         "step": checkpoint.step,
         "created": time.time(),

@@ -93,11 +93,13 @@ def evaluate_molecules(
     fcd: bool = True,
     workers: int | None = None,
     timings: dict[str, float] | None = None,
+    described: Described | None = None,
 ) -> list[MetricResult]:
     """MOSES's metrics of `generated` against the training set behind `stats`.
 
     workers: processes and torch threads (default: the number of cores; pass fewer when
     other jobs share the machine). timings, if given, receives each stage's seconds.
+    described: `describe_sample(generated, filters=True, ...)` when the caller has it already.
     Scripts that call this need the `if __name__ == "__main__":` guard of multiprocessing.
     """
     workers = workers or os.cpu_count() or 1
@@ -110,7 +112,7 @@ def evaluate_molecules(
         clock = time.perf_counter()
 
     generated = list(generated)
-    sample = describe_sample(generated, filters=True, workers=workers)
+    sample = described or describe_sample(generated, filters=True, workers=workers)
     lap("describe")
     results = _counting_results(generated, sample, stats)
     lap("uniqueness_novelty")
