@@ -20,7 +20,7 @@ from charrnn.builtins import builtin_corpora
 from charrnn.checkpoint import CheckpointError
 from charrnn.corpus import CorpusError
 from charrnn.report import compare_frame, escape_markdown, run_labels
-from charrnn.runs import ACTIVE, RunError, has_model
+from charrnn.runs import RunError, has_model
 from charrnn.transfer import IMPORTED_PREFIX, export_run, import_run
 
 PROBLEMS = (CorpusError, CheckpointError, RunError, ValueError)
@@ -166,18 +166,9 @@ def upload() -> None:
         done(f"Added {escape_markdown(space.summary(run_id).name)}. It is in the list above.")
 
 
-def live_table(was_active: bool) -> None:
-    """The runs table, redrawn every few seconds while a run is queued or training."""
-    now = space.runs()
-    table(now)
-    if was_active and not any(run.status in ACTIVE for run in now):
-        st.rerun()  # all done: redraw the page once, without polling
-
-
 runs = space.runs()
 if runs:
-    active = any(run.status in ACTIVE for run in runs)
-    st.fragment(live_table, run_every=3.0 if active else None)(active)
+    table(runs)
     comparison(runs)
     manage(runs)
 else:
