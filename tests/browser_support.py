@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,33 @@ class StreamlitServer:
         except (ProcessLookupError, PermissionError):
             pass
         self._log.close()
+
+
+@contextmanager
+def running_server(folder: Path, request, workers: int = 1):
+    """A healthy StreamlitServer for a test module; its log is printed if a test failed."""
+    failed = request.session.testsfailed
+    app = StreamlitServer(folder, workers=workers)
+    try:
+        app.wait_healthy(seconds=60)
+        yield app
+    finally:
+        if request.session.testsfailed > failed:
+            print(f"--- the end of streamlit's log ---\n{app.log()}")
+        app.stop()
+
+
+@contextmanager
+def chromium_browser():
+    """Debian's chromium driven by Playwright, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 def launch_chromium(playwright):

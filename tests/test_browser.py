@@ -14,13 +14,13 @@ import time
 import pytest
 from browser_support import (
     CHROMIUM,
-    StreamlitServer,
     caption,
+    chromium_browser,
     click_button,
     keyed,
-    launch_chromium,
     no_traceback,
     open_page,
+    running_server,
     screenshot,
 )
 
@@ -40,23 +40,14 @@ BAD = b"\x00\x01PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, request):
-    failed = request.session.testsfailed
-    app = StreamlitServer(tmp_path_factory.mktemp("browser"), workers=1)
-    try:
-        app.wait_healthy(seconds=60)
+    with running_server(tmp_path_factory.mktemp("browser"), request) as app:
         yield app
-    finally:
-        if request.session.testsfailed > failed:
-            print(f"--- the end of streamlit's log ---\n{app.log()}")
-        app.stop()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
+    with chromium_browser() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ import re
 import pytest
 from browser_support import (
     CHROMIUM,
-    StreamlitServer,
+    chromium_browser,
     click_button,
     keyed,
-    launch_chromium,
     no_traceback,
     open_page,
+    running_server,
     screenshot,
     settle,
 )
@@ -43,23 +43,14 @@ HOME_TITLE = "Teach a small neural network"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, request):
-    failed = request.session.testsfailed
-    app = StreamlitServer(tmp_path_factory.mktemp("workshop"), workers=1)
-    try:
-        app.wait_healthy(seconds=60)
+    with running_server(tmp_path_factory.mktemp("workshop"), request) as app:
         yield app
-    finally:
-        if request.session.testsfailed > failed:
-            print(f"--- the end of streamlit's log ---\n{app.log()}")
-        app.stop()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
+    with chromium_browser() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
