@@ -152,10 +152,12 @@ def upload() -> None:
     file = st.file_uploader(
         "A model .zip downloaded from this app", type=["zip"], key="models_upload_model"
     )
-    if file is not None and st.button("Add this model", key="models_import", type="primary"):
+    if file is None:
+        return
+    name = Path(file.name).stem[:80] or "Uploaded model"
+    if st.button(f"Add {ui.plain(name)} to my models", key="models_import", type="primary"):
         try:
             with st.spinner("Checking the model..."):
-                name = Path(file.name).stem[:80] or "Uploaded model"
                 run_id = import_run(space, file.getvalue(), name, ui.max_upload_bytes())
         except PROBLEMS as error:
             st.error(ui.plain(str(error)))  # it may quote the uploaded file: shown as typed

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
+from pathlib import Path
 
 import pytest
 from browser_support import (
@@ -92,7 +93,9 @@ def add_model(page, name: str, data: bytes) -> None:
     """Upload a file on the Models page and press "Add this model"."""
     upload = keyed(page, "models_upload_model").locator('input[type="file"]')
     upload.set_input_files(files=[{"name": name, "mimeType": "application/zip", "buffer": data}])
-    expect(keyed(page, "models_import")).to_be_visible()
+    # The button names the file: once it names this one, the page has redrawn with it
+    # (a button left from an earlier upload would add that file instead).
+    expect(keyed(page, "models_import")).to_contain_text(f"Add {Path(name).stem} to my models")
     click_button(page, "models_import")
 
 
