@@ -61,6 +61,7 @@ def job_runner() -> JobRunner:
         max_workers=worker_count(settings, os.cpu_count()),
         per_workspace=settings.jobs_per_workspace,
         time_cap_seconds=settings.job_seconds,
+        worker_nice=settings.worker_nice,
         housekeeping=housekeeping,
     )
 

@@ -1,13 +1,18 @@
-"""A workshop room on one server: N people in real browsers train a tiny model and generate.
+"""A workshop room on one server: N people train a tiny model and generate.
 
 Starts `streamlit run streamlit_app.py` headless on a free loopback port (CHARRNN_HOME in a
-temporary folder, CHARRNN_WORKERS=2), then drives N browser contexts in one chromium. Each
-person opens Home, presses a one-click start, sets the steps in Advanced settings, presses
-Train, waits on the Train page for the end (opening Models and coming back every so often),
-then opens Generate and presses Generate. It reports page response times (from a click or
-a navigation to the page's main element being visible), p50/p95 overall and while training
-ran; jobs completed; errors (must be 0); peak memory of the server and its workers; the load.
+temporary folder, CHARRNN_WORKERS=2), then N people, each a client speaking Streamlit's
+protocol (benchmarks/protocol_client.py; the default) or a browser context in one chromium
+(--client browser: on 2 cores the tabs take the CPU the server needs). Each person opens
+Home, presses a one-click start, sets the steps in Advanced settings, presses Train, waits
+on the Train page for the end (its live parts refresh themselves; every so often the person
+opens Models and comes back), then opens Generate and presses Generate. It reports page
+response times (browser: from a click or a navigation to the page's main element being
+visible; protocol: from the rerun sent to the script's end, live refreshes included), p50/p95
+overall and while training ran; jobs completed; errors (must be 0); peak memory of the server
+and its workers; the load.
 Usage: python benchmarks/load_workshop.py [--users 30] [--steps 200] [--workers 2]
+       [--client protocol|browser]
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from common import RESULTS, ROOT, machine, save
 sys.path.insert(0, str(ROOT / "tests"))
 from browser_support import CHROMIUM, CHROMIUM_ARGS, StreamlitServer  # noqa: E402
 from playwright.async_api import async_playwright, expect  # noqa: E402
+from protocol_client import Visitor  # noqa: E402
 
 STARTS = {  # one-click start on Home -> (button key, the steps field of its preset)
     "pattern": ("start_pattern", "train_steps_tiny"),
@@ -245,6 +251,60 @@ async def person(browser, url: str, user: User, args) -> None:
         await context.close()
 
 
+async def visitor(url: str, user: User, args) -> None:
+    """The same person as `person`, speaking Streamlit's protocol instead of driving a tab
+    (benchmarks/protocol_client.py): every click is a rerun, timed from sending it to the
+    script's end; the live parts of the Train page refresh themselves as in a browser."""
+    start_key, steps_key = STARTS[args.start]
+    tab = Visitor(url, timeout=args.page_timeout)
+    stage = "Home"
+    try:
+        await asyncio.sleep(user.number * args.stagger)
+        await tab.connect()
+        stage = "one-click start"
+        await tab.press(start_key, "one-click start -> Train")
+        if not tab.page.has_text("Train a model"):
+            raise RuntimeError("the one-click start did not open the Train page")
+        stage = "Advanced settings"
+        await tab.set_number(steps_key, args.steps, "set the steps")
+        stage = "Train"
+        pressed = time.monotonic()
+        await tab.press("train_start", "press Train -> run shown")
+        deadline = pressed + args.train_timeout
+        next_probe = time.monotonic() + args.probe_every
+        while not tab.page.has_text("Done. Try the model on the Generate page."):
+            if tab.page.has_text("Training stopped because of a problem"):
+                raise RuntimeError("the run failed")
+            if tab.page.widget("train_start") is None and tab.page.has_text("Traceback"):
+                raise RuntimeError("a traceback is shown on Train")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"training did not end within {args.train_timeout:.0f} s")
+            if time.monotonic() > next_probe:
+                stage = "Models (while training)"
+                await tab.go("models", "open Models")
+                stage = "Train (while training)"
+                await tab.go("train", "open Train")
+                stage = "Train"
+                next_probe = time.monotonic() + args.probe_every
+            await asyncio.sleep(0.2)
+        user.train_seconds = time.monotonic() - pressed
+        if not tab.page.has_text(f"of {args.steps:,}"):
+            raise RuntimeError("the run did not take the steps asked for")
+        user.trained = True
+        stage = "Generate"
+        await tab.go("generate", "open Generate")
+        await tab.press("generate_button", "press Generate -> samples")
+        if not tab.page.has_text("Made with seed"):
+            raise RuntimeError("no samples after pressing Generate")
+        user.generated = True
+    except Exception as error:  # every failure is counted and reported
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        user.errors.append(f"user {user.number}, {stage}: {first_line[:300]}")
+    finally:
+        user.timings += tab.timings
+        await tab.close()
+
+
 # ----- the room --------------------------------------------------------------------------
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
@@ -281,12 +341,15 @@ async def room(args, home: Path) -> dict:
         sampler.start()
         users = [User(number) for number in range(args.users)]
         started = time.monotonic()
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=str(args.chromium), args=CHROMIUM_ARGS
-            )
-            await asyncio.gather(*(person(browser, server.url, u, args) for u in users))
-            await browser.close()
+        if args.client == "browser":
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(
+                    executable_path=str(args.chromium), args=CHROMIUM_ARGS
+                )
+                await asyncio.gather(*(person(browser, server.url, u, args) for u in users))
+                await browser.close()
+        else:
+            await asyncio.gather(*(visitor(server.url, u, args) for u in users))
         seconds = time.monotonic() - started
         cpu_use = sampler.stop()
         log = server.log_path.read_text(encoding="utf-8", errors="replace")
@@ -297,6 +360,7 @@ async def room(args, home: Path) -> dict:
         errors.append(f"the server's log has {log.count('Traceback')} traceback(s)")
     pressed = [at for u in users for action, at, _ in u.timings if action.startswith("press Train")]
     ends = [at + s for u in users for action, at, s in u.timings if action == "open Generate"]
+    ends = ends or [at + s for u in users for _, at, s in u.timings]
     window = (min(pressed), max(ends)) if pressed and ends else (0.0, 0.0)
     actions: dict[str, list[float]] = {}
     during: list[float] = []
@@ -310,6 +374,7 @@ async def room(args, home: Path) -> dict:
         "users": args.users,
         "steps": args.steps,
         "start": args.start,
+        "client": args.client,
         "workers": args.workers,
         "job_minutes": args.job_minutes,
         "seconds": round(seconds, 1),
@@ -331,7 +396,8 @@ async def room(args, home: Path) -> dict:
 def table(result: dict) -> str:
     lines = [
         f"{result['users']} users, {result['steps']} steps each ({result['start']}), "
-        f"{result['workers']} workers, {result['seconds']:.0f} s in all",
+        f"{result['workers']} workers, {result['client']} client, "
+        f"{result['seconds']:.0f} s in all",
         "",
         f"| {'action':<38} | count | p50 s | p95 s | max s |",
         f"| {'-' * 38} | ----- | ----- | ----- | ----- |",
@@ -376,8 +442,15 @@ def main() -> None:
         "--train-timeout", type=float, default=1800.0, help="seconds from Train to Done"
     )
     parser.add_argument("--chromium", type=Path, default=CHROMIUM)
+    parser.add_argument(
+        "--client",
+        choices=["protocol", "browser"],
+        default="protocol",
+        help="protocol: Streamlit's websocket protocol (light: the server gets the CPU); "
+        "browser: one chromium tab per person (on 2 cores the tabs take the CPU)",
+    )
     args = parser.parse_args()
-    if not args.chromium.exists():
+    if args.client == "browser" and not args.chromium.exists():
         sys.exit(f"No chromium at {args.chromium} (apt-get install chromium, or --chromium).")
     before = machine()
     with tempfile.TemporaryDirectory(prefix="charrnn-load-") as home:

@@ -72,12 +72,14 @@ class JobRunner:
         *,
         per_workspace: int = 1,
         time_cap_seconds: float | None = None,
+        worker_nice: int = 0,
         housekeeping: Callable[[], None] | None = None,
         housekeeping_seconds: float = 3600.0,
     ):
         self.max_workers = max(1, max_workers or os.cpu_count() or 1)
         self.per_workspace = max(1, per_workspace)
         self.time_cap_seconds = time_cap_seconds
+        self.worker_nice = worker_nice
         self.queue: list[Job] = []
         self.running: dict[tuple[Path, str], Job] = {}
         self.durations: list[float] = []  # seconds of recent finished jobs, for wait estimates
@@ -172,7 +174,7 @@ class JobRunner:
                 # Never oversubscribe the cores: with the default cap, 1 thread per worker.
                 threads = max(1, (os.cpu_count() or 1) // self.max_workers)  # see settings
                 job.started = time.time()
-                job.process = WorkerProcess(job.folder, threads, job.task)
+                job.process = WorkerProcess(job.folder, threads, job.task, self.worker_nice)
                 self.running[job.key] = job
 
     def _reap(self) -> None:

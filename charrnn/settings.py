@@ -7,6 +7,7 @@ Read from environment variables by ``load_settings()``; every one is optional:
 | CHARRNN_WORKERS | 0 | training jobs at once on the server; 0 = one per CPU core |
 | CHARRNN_JOBS_PER_WORKSPACE | 1 | jobs at once from one workspace (the rest queue) |
 | CHARRNN_JOB_MINUTES | unset | time cap per job in minutes; unset or 0 = no cap |
+| CHARRNN_WORKER_NICE | 10 | workers' niceness (0-19): pages stay quick while jobs train |
 | CHARRNN_WORKSPACE_QUOTA_MB | 500 | disk space one workspace may use (runs, corpora) |
 | CHARRNN_RUNS_PER_WORKSPACE | 50 | runs one workspace may keep |
 | CHARRNN_UPLOAD_MB | 50 | largest upload; Streamlit's server.maxUploadSize also applies |
@@ -39,6 +40,7 @@ class ServerSettings:
     workers: int = 0  # 0 = one per CPU core
     jobs_per_workspace: int = 1
     job_minutes: float | None = None  # None = no time cap
+    worker_nice: int = 10  # added to the workers' niceness: the web server goes first
     workspace_quota_mb: float = 500
     runs_per_workspace: int = 50
     upload_mb: float = 50
@@ -78,6 +80,7 @@ _NUMBERS = (
     ("workers", "CHARRNN_WORKERS", int, 0, True, "0 (one per CPU core) or more workers"),
     ("jobs_per_workspace", "CHARRNN_JOBS_PER_WORKSPACE", int, 1, True, "1 or more jobs"),
     ("job_minutes", "CHARRNN_JOB_MINUTES", float, 0, True, "0 (no cap) or more minutes"),
+    ("worker_nice", "CHARRNN_WORKER_NICE", int, 0, True, "a niceness from 0 to 19"),
     ("workspace_quota_mb", "CHARRNN_WORKSPACE_QUOTA_MB", float, 0, False, "more than 0 MB"),
     ("runs_per_workspace", "CHARRNN_RUNS_PER_WORKSPACE", int, 1, True, "1 or more runs"),
     ("upload_mb", "CHARRNN_UPLOAD_MB", float, 0, False, "more than 0 MB"),
@@ -100,7 +103,13 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> ServerSettings:
         except ValueError:
             noun = "a whole number" if kind is int else "a number"
             raise ValueError(f"{variable}={text!r} is not {noun}: it accepts {accepts}.") from None
-        if not math.isfinite(value) or value < smallest or (value == smallest and not inclusive):
+        too_big = name == "worker_nice" and value > 19
+        if (
+            not math.isfinite(value)
+            or value < smallest
+            or (value == smallest and not inclusive)
+            or too_big
+        ):
             raise ValueError(f"{variable}={text!r} is out of range: it accepts {accepts}.")
         values[name] = value
     values["job_minutes"] = values.get("job_minutes") or None  # 0 = no cap

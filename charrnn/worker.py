@@ -155,9 +155,12 @@ class WorkerProcess:
     would run the whole app again before training.
     """
 
-    def __init__(self, run_dir: Path, threads: int, task: str = "train"):
+    def __init__(self, run_dir: Path, threads: int, task: str = "train", nice: int = 0):
+        """nice: added to the process's niceness before it imports anything, so that a
+        server's pages get the CPU before training does."""
         module, function = TASKS[task]
-        code = f"import sys; from {module} import {function}; "
+        code = f"import os; os.nice({int(nice)}); " if nice else ""
+        code += f"import sys; from {module} import {function}; "
         code += f"{function}(sys.argv[1], int(sys.argv[2]))"
         package_root = str(Path(__file__).resolve().parent.parent)
         path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))

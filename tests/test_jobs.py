@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from test_runs import make_run, wait_for
 
 from charrnn.checkpoint import CHECKPOINT_FILE, load_checkpoint
@@ -48,5 +50,19 @@ def test_a_job_past_the_time_cap_is_stopped_and_keeps_its_model(space):
         runner.submit(folder)  # a resumed run gets a fresh cap and a clean note
         assert read_status(folder).get("note") is None
         wait_for(lambda: space.summary(run_id).status == "stopped", seconds=60)
+    finally:
+        runner.shutdown()
+
+
+def test_workers_run_nicer_than_the_server_so_pages_stay_quick(space):
+    runner = JobRunner(max_workers=1, poll_seconds=0.1, worker_nice=7)
+    try:
+        run_id = make_run(space, steps=1_000_000)
+        runner.submit(space.run_dir(run_id))
+        wait_for(lambda: space.summary(run_id).status == "running")
+        pid = runner.process(space.run_dir(run_id)).pid
+        assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + 7
+        space.send(run_id, "stop")
+        wait_for(lambda: space.summary(run_id).status == "stopped")
     finally:
         runner.shutdown()

@@ -52,6 +52,7 @@ def test_settings_default_to_a_small_safe_server():
     assert (settings.workers, settings.jobs_per_workspace, settings.job_minutes) == (0, 1, None)
     assert (settings.workspace_quota_mb, settings.runs_per_workspace) == (500, 50)
     assert (settings.upload_mb, settings.idle_days) == (50, 30)
+    assert settings.worker_nice == 10
     assert settings.home == Path("workspaces").resolve()
     assert settings.instructor_password is None and settings.job_seconds is None
 
@@ -65,6 +66,8 @@ def test_settings_default_to_a_small_safe_server():
         ("CHARRNN_JOB_MINUTES", "7.5", "job_minutes", 7.5),
         ("CHARRNN_JOB_MINUTES", "0", "job_minutes", None),
         ("CHARRNN_JOB_MINUTES", "", "job_minutes", None),
+        ("CHARRNN_WORKER_NICE", "0", "worker_nice", 0),
+        ("CHARRNN_WORKER_NICE", "19", "worker_nice", 19),
         ("CHARRNN_WORKSPACE_QUOTA_MB", "250", "workspace_quota_mb", 250),
         ("CHARRNN_RUNS_PER_WORKSPACE", " 12 ", "runs_per_workspace", 12),
         ("CHARRNN_UPLOAD_MB", "20", "upload_mb", 20),
@@ -109,6 +112,8 @@ def test_a_workspace_without_a_root_lives_in_the_settings_home(tmp_path, monkeyp
         ("CHARRNN_RUNS_PER_WORKSPACE", "0"),
         ("CHARRNN_UPLOAD_MB", "50MB"),
         ("CHARRNN_IDLE_DAYS", "-1"),
+        ("CHARRNN_WORKER_NICE", "20"),
+        ("CHARRNN_WORKER_NICE", "-5"),
         ("CHARRNN_HOME", "a\x00b"),
     ],
 )
