@@ -12,7 +12,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 import ui
@@ -80,9 +79,14 @@ def comparison(runs) -> None:
     if frame.empty:
         st.caption("Pick runs that have measured a validation loss to see their curves.")
         return
-    figure = px.line(frame, x="step", y="validation_loss", color="run", markers=True)
-    figure.update_layout(height=360, yaxis_title="validation loss (lower is better)")
-    st.plotly_chart(figure)
+    ui.line_chart(
+        frame,
+        "step",
+        "validation_loss",
+        "run",
+        height=360,
+        yaxis_title="validation loss (lower is better)",
+    )
     st.caption(
         "The lowest curve at the end is the model that best predicts text (or molecules) "
         "it has not seen."

@@ -5,7 +5,6 @@ Training runs in a worker process; this page reads the run folder and sends it m
 
 from __future__ import annotations
 
-import plotly.express as px
 import streamlit as st
 
 import engine_parts
@@ -36,6 +35,9 @@ PRESET_LINES = {
     "medium": "3 layers of 512. About half an hour on a laptop: the best results, for "
     "large corpora.",
 }
+# Seconds between redraws of the current run, by status (none: it no longer changes). A
+# queued run changes slowly; in a workshop most runs wait, and each redraw costs the server.
+REFRESH_SECONDS = {"running": 1.0, "paused": 2.0, "queued": 3.0}
 STATUS_TEXT = {
     "queued": "Waiting to start",
     "running": "Training",
@@ -198,25 +200,37 @@ def charts(events: list[dict]) -> None:
     if losses.empty:
         st.caption("The loss curve appears after the first steps.")
         return
-    figure = px.line(losses, x="step", y="loss", color="curve", markers=True, height=320)
-    figure.update_layout(yaxis_title="loss (lower is better)", legend_title_text="")
-    st.plotly_chart(figure)
+    ui.line_chart(
+        losses,
+        "step",
+        "loss",
+        "curve",
+        height=320,
+        yaxis_title="loss (lower is better)",
+        legend_title_text="",
+    )
     chemistry = report.chem_frame(events)
     if not chemistry.empty:
-        figure = px.line(chemistry, x="step", y="percent", color="measure", markers=True)
-        figure.update_layout(height=280, yaxis_title="% of sampled molecules", yaxis_range=[0, 100])
-        st.plotly_chart(figure)
+        ui.line_chart(
+            chemistry,
+            "step",
+            "percent",
+            "measure",
+            height=280,
+            yaxis_title="% of sampled molecules",
+            yaxis_range=[0, 100],
+        )
 
 
-def live_run(run_id: str, was_active: bool) -> None:
-    """The current run as it is now (called every second while it is active)."""
+def live_run(run_id: str, was: str) -> None:
+    """The current run as it is now (redrawn every REFRESH_SECONDS of its status)."""
     try:
         run = space.summary(run_id)
         folder = space.run_dir(run_id)
     except RunError:
         return
-    if was_active and run.status not in ACTIVE:
-        st.rerun()  # finished or failed: draw it once more, without polling
+    if REFRESH_SECONDS.get(run.status) != REFRESH_SECONDS.get(was):
+        st.rerun()  # e.g. started, finished or failed: redraw at the new pace (or none)
     st.subheader(f"{ui.STATUS_ICONS.get(run.status, '')} {report.escape_markdown(run.name)}")
     st.caption(STATUS_TEXT.get(run.status, run.status))
     events = space.metrics(run_id)
@@ -275,5 +289,5 @@ if corpus is not None:
     settings_form(corpus, busy=current is not None and current.status in ACTIVE)
 if current is not None:
     st.divider()
-    active = current.status in ACTIVE
-    st.fragment(live_run, run_every=1.0 if active else None)(current.id, active)
+    refresh = REFRESH_SECONDS.get(current.status)
+    st.fragment(live_run, run_every=refresh)(current.id, current.status)
