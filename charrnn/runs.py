@@ -8,13 +8,17 @@ within the server's bounds (charrnn.settings): a number of runs and a disk quota
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
 import secrets
 import shutil
 import stat
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +49,12 @@ ACTIVE = ("queued", "running", "paused")
 DONE = ("finished", "stopped", "failed", "interrupted")
 
 
+LOCK_FILE = ".adding.lock"  # flock()ed while a run or an upload is added (Workspace.adding)
+_ADDING_GUARD = threading.Lock()
+_ADDING: dict[Path, threading.Lock] = {}  # per workspace folder, for this process's threads
+_HELD = threading.local()  # the workspace folders whose lock this thread holds
+
+
 class WorkspaceFullError(RunError):
     """A workspace already holds as many runs, or as much data, as the server allows."""
 
@@ -57,7 +67,9 @@ def default_root() -> Path:
 def new_workspace(root: Path | None = None) -> str:
     """Create a workspace and return its token (the only way to reach it)."""
     token = secrets.token_urlsafe(24)
-    (Path(root or default_root()) / token).mkdir(parents=True)
+    folder = Path(root or default_root()) / token
+    folder.mkdir(parents=True)
+    (folder / LOCK_FILE).touch()  # Workspace.adding()'s; made here, so adding writes nothing
     return token
 
 
@@ -103,6 +115,24 @@ class Workspace:
         return folder
 
     # ----- bounds ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def adding(self) -> Iterator[None]:
+        """Held while something is checked against the bounds and then written: two tabs
+        (or two servers) of one workspace cannot both pass the check with the last room."""
+        held = _HELD.__dict__.setdefault("folders", set())  # by this thread
+        if self.folder in held:
+            yield
+            return
+        with _ADDING_GUARD:
+            guard = _ADDING.setdefault(self.folder, threading.Lock())
+        with guard, open(self.folder / LOCK_FILE, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # other processes; released when closed
+            held.add(self.folder)
+            try:
+                yield
+            finally:
+                held.discard(self.folder)
+
     def run_count(self) -> int:
         """How many runs the workspace holds (finished or not)."""
         return sum(1 for path in self.folder.iterdir() if RUN_ID.fullmatch(path.name))
@@ -133,12 +163,13 @@ class Workspace:
 
     def create_run(self, name: str, config: RunConfig) -> str:
         """A new queued run; WorkspaceFullError past the bound on runs or the disk quota."""
-        self.check_run_room()
-        self.check_disk_room()
-        run_id = f"r-{secrets.token_hex(6)}"
-        folder = self.folder / run_id
-        write_run_config(folder, config)
-        write_status(folder, name=clean_name(name), status="queued", created=time.time())
+        with self.adding():
+            self.check_run_room()
+            self.check_disk_room()
+            run_id = f"r-{secrets.token_hex(6)}"
+            folder = self.folder / run_id
+            write_run_config(folder, config)
+            write_status(folder, name=clean_name(name), status="queued", created=time.time())
         return run_id
 
     def runs(self) -> list[RunSummary]:
@@ -194,16 +225,17 @@ class Workspace:
             raise RunError(
                 f"The file is {len(data) / MB:.1f} MB; the limit is {max_bytes / MB:.0f} MB."
             )
-        self.check_disk_room(len(data))
         suffixes = "".join(Path(filename).suffixes[-2:]).lower()
         suffix = suffixes if re.fullmatch(r"(\.[a-z]{1,5}){1,2}", suffixes) else ".txt"
         folder = self.folder / "corpora"
-        folder.mkdir(exist_ok=True)
-        path = folder / f"c-{secrets.token_hex(6)}{suffix}"
-        atomic_write_bytes(path, data)
-        names = self._read_json("corpora/names.json")
-        names[path.name] = clean_name(Path(filename).name)
-        atomic_write_text(folder / "names.json", json.dumps(names, ensure_ascii=False))
+        with self.adding():
+            self.check_disk_room(len(data))
+            folder.mkdir(exist_ok=True)
+            path = folder / f"c-{secrets.token_hex(6)}{suffix}"
+            atomic_write_bytes(path, data)
+            names = self._read_json("corpora/names.json")
+            names[path.name] = clean_name(Path(filename).name)
+            atomic_write_text(folder / "names.json", json.dumps(names, ensure_ascii=False))
         return str(path)
 
     def corpus_name(self, reference: str) -> str:

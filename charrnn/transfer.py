@@ -71,7 +71,8 @@ def import_run(
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, OSError):
         raise RunError(_NOT_A_MODEL_ZIP) from None
-    with archive:
+    with archive, space.adding():
+        space.check_run_room()  # again, now that no other tab can add a run meanwhile
         members = _checked_members(archive)
         space.check_disk_room(sum(member.file_size for member in members))
         staging = space.folder / f".import-{secrets.token_hex(6)}"

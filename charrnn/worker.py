@@ -42,6 +42,8 @@ def train_worker(folder: str, threads: int) -> None:
     """Entry point of a worker process: train (or resume) the run in ``folder``."""
     run_dir = Path(folder)
     torch.set_num_threads(max(1, threads))
+    for stale in run_dir.glob(".checkpoint.*.tmp"):  # a killed worker's half-written save
+        stale.unlink(missing_ok=True)  # (only this run's training worker writes those)
     control = FileControl(run_dir)  # listening before "running" invites messages
     update_status(run_dir, status="running", pid=os.getpid(), error=None)
     try:

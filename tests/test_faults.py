@@ -31,7 +31,7 @@ from charrnn.checkpoint import (
 )
 from charrnn.jobs import JobRunner
 from charrnn.runfiles import read_status, update_status
-from charrnn.runs import Workspace, mark_interrupted, new_workspace
+from charrnn.runs import LOCK_FILE, Workspace, mark_interrupted, new_workspace
 from charrnn.transfer import export_run
 from charrnn.worker import train_worker
 
@@ -349,6 +349,6 @@ def test_adding_a_model_on_a_full_disk_says_so_and_adds_nothing(root, monkeypatc
     message = " ".join(error.value for error in at.error)
     assert message.startswith("The model could not be added on the server. The server's disk")
     assert space.runs() == []
-    assert [p.name for p in space.folder.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in space.folder.iterdir() if p.name.startswith(".")] == [LOCK_FILE]
     at.button(key="models_import").click().run()
     assert not at.error and [run.name for run in space.runs()] == ["model"]

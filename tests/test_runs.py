@@ -18,7 +18,7 @@ import pytest
 from charrnn.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
 from charrnn.jobs import JobRunner
 from charrnn.runfiles import FileControl, RunError, read_status, update_status
-from charrnn.runs import Workspace, mark_interrupted, new_run_config, new_workspace
+from charrnn.runs import LOCK_FILE, Workspace, mark_interrupted, new_run_config, new_workspace
 from charrnn.transfer import EXPORT_FILES, export_run, import_run
 from charrnn.worker import train_worker
 
@@ -207,6 +207,16 @@ def test_a_killed_worker_leaves_a_failed_run_that_resumes(space):
         runner.shutdown()
 
 
+def test_a_killed_workers_half_written_checkpoint_is_removed_on_resume(space):
+    run_id = make_run(space, steps=20)
+    folder = space.run_dir(run_id)
+    stale = folder / ".checkpoint.safetensors.k1ll3d.tmp"  # as a SIGKILL mid-save leaves it
+    stale.write_bytes(bytes(10_000))
+    train_worker(str(folder), 1)
+    assert not stale.exists()
+    assert load_checkpoint(folder).step == 20
+
+
 def test_mark_interrupted_marks_runs_whose_process_is_gone(root, space):
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
@@ -238,7 +248,8 @@ def test_export_and_import_round_trip(root, space):
     assert summary.corpus == "builtin:toy-pattern"
     assert len(other.metrics(new_id)) == len(space.metrics(run_id))
     assert load_checkpoint(other.run_dir(new_id)).step == 30
-    assert [p.name for p in other.folder.iterdir() if p.name.startswith(".")] == []
+    hidden = [p.name for p in other.folder.iterdir() if p.name.startswith(".")]
+    assert hidden == [LOCK_FILE]  # no staging folder left behind
 
 
 def test_an_imported_upload_corpus_is_only_named(space):
@@ -305,4 +316,4 @@ def test_zip_bombs_are_refused_before_unpacking(space):
     with pytest.raises(RunError, match="far more"):
         import_run(space, bomb(20))  # small enough, but no model packs 1000:1
     assert time.monotonic() - started < 30
-    assert list(space.folder.iterdir()) == []
+    assert [path.name for path in space.folder.iterdir()] == [LOCK_FILE]  # nothing unpacked

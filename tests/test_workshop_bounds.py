@@ -7,6 +7,9 @@ name or corpus reference; the bounds on runs and disk hold at creation, upload a
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from test_runs import TOY, finished_run, make_run
 
 from charrnn.runfiles import RunError, update_status
 from charrnn.runs import (
+    LOCK_FILE,
     Workspace,
     WorkspaceFullError,
     cleanup_idle_workspaces,
@@ -268,6 +272,53 @@ def test_runs_per_workspace_is_a_limit_with_a_way_out(root):
     space.delete(first)
     make_run(space, "three")
     assert len(space.runs()) == 2
+
+
+def test_two_tabs_adding_the_last_run_at_once_get_one_run(root, monkeypatch):
+    space = bounded(root, runs_per_workspace=3)
+    make_run(space, "one"), make_run(space, "two")
+    counting = Workspace.run_count
+
+    def slow_count(self):  # widen the gap between the check and the write
+        found = counting(self)
+        time.sleep(0.05)
+        return found
+
+    monkeypatch.setattr(Workspace, "run_count", slow_count)
+    start, outcomes = threading.Barrier(6), []
+
+    def tab(number: int) -> None:
+        start.wait()
+        try:
+            make_run(Workspace(space.token, root, space.server_settings), f"tab {number}")
+            outcomes.append("added")
+        except WorkspaceFullError:
+            outcomes.append("refused")
+
+    tabs = [threading.Thread(target=tab, args=(n,)) for n in range(6)]
+    for thread in tabs:
+        thread.start()
+    for thread in tabs:
+        thread.join()
+    assert sorted(outcomes) == ["added"] + ["refused"] * 5
+    assert len(space.runs()) == 3
+
+
+def test_another_process_waits_while_a_workspace_is_adding(space):
+    probe = (
+        "import fcntl, sys\n"
+        "with open(sys.argv[1], 'a+b') as handle:\n"
+        "    try:\n"
+        "        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+        "    except BlockingIOError:\n"
+        "        sys.exit(3)\n"
+    )
+    lock = str(space.folder / LOCK_FILE)
+    with space.adding():
+        with space.adding():  # the same thread may nest (an import checks twice)
+            held = subprocess.run([sys.executable, "-c", probe, lock], check=False)
+    free = subprocess.run([sys.executable, "-c", probe, lock], check=False)
+    assert (held.returncode, free.returncode) == (3, 0)
 
 
 def test_an_import_into_a_full_workspace_writes_nothing(root, model_zip):
