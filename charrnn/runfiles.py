@@ -1,7 +1,8 @@
 """The files a run folder shares between the server and its worker: status, metrics, control.
 
-run.json holds the run's name and status, metrics.jsonl one event per line, and control.json
-the latest message to the worker (pause, resume, stop, a new learning rate).
+run.json holds the run's name and status, metrics.jsonl one event per line, control.json
+the latest message to the worker (pause, resume, stop, a new learning rate), and
+generated.json the last samples the Generate page wrote with this run (so a refresh keeps them).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from charrnn.checkpoint import DiskFullError, atomic_write_text
 
 STATUS_FILE, CONTROL_FILE, METRICS_FILE = "run.json", "control.json", "metrics.jsonl"
+GENERATED_FILE = "generated.json"
 
 
 class RunError(ValueError):
@@ -68,6 +70,28 @@ def update_status(folder: Path, **values) -> dict:
     status = {**read_status(folder), **values, "updated": time.time()}
     write_status(folder, **status)
     return status
+
+
+def save_generated(folder: Path, seed: int, samples: list[tuple[str, float]], **extra) -> dict:
+    """Keep the last samples written with this run: ``{"seed", "samples": [[text, ll]], ...}``."""
+    record = {
+        "seed": int(seed),
+        "samples": [[str(text), float(ll)] for text, ll in samples],
+        "made": time.time(),
+        **extra,
+    }
+    atomic_write_text(Path(folder) / GENERATED_FILE, json.dumps(record, ensure_ascii=False))
+    return record
+
+
+def read_generated(folder: Path) -> dict | None:
+    """The last samples saved by save_generated, or None (none yet, or a damaged file)."""
+    try:
+        record = json.loads((Path(folder) / GENERATED_FILE).read_text(encoding="utf-8"))
+        samples = [(str(text), float(ll)) for text, ll in record["samples"]]
+        return {**record, "seed": int(record["seed"]), "samples": samples}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def read_metrics(folder: Path) -> list[dict]:

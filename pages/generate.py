@@ -18,6 +18,7 @@ from charrnn.checkpoint import CHECKPOINT_FILE
 from charrnn.chem import canonical_set, smiles_problem
 from charrnn.drawing import grid_svg
 from charrnn.report import run_labels
+from charrnn.runfiles import read_generated, save_generated
 from charrnn.sample import SampleConfig, next_token_probabilities, sample, shaping_sentence
 from charrnn.tokens import UnknownCharacterError
 
@@ -112,8 +113,8 @@ def shared_items(made: dict, smiles: bool) -> list[str]:
     return [text[: gallery.MAX_TEXT_CHARACTERS] for text in texts[: gallery.MAX_TEXTS]]
 
 
-def publish(space, run_name: str, smiles: bool) -> None:
-    made = st.session_state.get("generate_results")
+def publish(space, run_id: str, run_name: str, smiles: bool) -> None:
+    made = read_generated(space.run_dir(run_id))
     if not made:
         return
     author = st.session_state.get("generate_author", "")
@@ -129,11 +130,11 @@ def publish(space, run_name: str, smiles: bool) -> None:
     except gallery.GalleryError as error:
         st.session_state["generate_share_problem"] = str(error)
     else:
-        made["shared"] = entry_id
+        save_generated(space.run_dir(run_id), **{**made, "shared": entry_id})
         space.update_settings(author=" ".join(author.split()))  # offered again next time
 
 
-def share(space, made: dict, run_name: str, smiles: bool) -> None:
+def share(space, made: dict, run_id: str, run_name: str, smiles: bool) -> None:
     """The "Share with the class" form under the samples."""
     st.subheader("Share with the class")
     if made.get("shared"):
@@ -160,7 +161,7 @@ def share(space, made: dict, run_name: str, smiles: bool) -> None:
             key="generate_publish",
             icon=":material/groups:",
             on_click=publish,
-            args=(space, run_name, smiles),
+            args=(space, run_id, run_name, smiles),
         )
     problem = st.session_state.pop("generate_share_problem", None)
     if problem:
@@ -273,6 +274,7 @@ with why, st.expander("Why these characters? (what temperature does)", expanded=
         st.plotly_chart(why_chart(rows), key="generate_why_chart", config={"displayModeBar": False})
         st.caption(shaping_sentence(temperature, top_k, top_p, unit))
 
+made = read_generated(space.run_dir(run_id))  # kept in the run folder: a refresh finds them
 if st.button("Generate", key="generate_button", type="primary"):
     used_seed = int(seed) or random.randrange(1, 2**31)
     try:
@@ -288,18 +290,18 @@ if st.button("Generate", key="generate_button", type="primary"):
         with st.spinner("Writing…"):
             results = sample(model, vocabulary, config)
     except (UnknownCharacterError, ValueError) as error:
-        st.session_state.pop("generate_results", None)
-        st.error(ui.plain(str(error)))
+        st.error(ui.plain(str(error)))  # the last samples below stay
     else:
-        st.session_state["generate_results"] = {
-            "run": run_id,
-            "seed": used_seed,
-            "samples": [(result.text, result.log_likelihood) for result in results],
-        }
+        samples = [(result.text, result.log_likelihood) for result in results]
+        made = {"seed": used_seed, "samples": samples, "step": step}
+        try:
+            made = save_generated(space.run_dir(run_id), **made)
+        except OSError as error:  # e.g. DiskFullError: its strerror is for people
+            st.warning(f"These samples are shown but could not be kept. {error.strerror or error}")
 
-made = st.session_state.get("generate_results")
-if made and made["run"] == run_id:
+if made:
     st.subheader("Molecules" if smiles else "Samples")
-    st.caption(f"Made with seed {made['seed']}: enter it above to get these again.")
+    made_at = f" by the model of step {made['step']:,}" if made.get("step") is not None else ""
+    st.caption(f"Made with seed {made['seed']}{made_at}: enter the seed above to get these again.")
     (show_molecules if smiles else show_text)(made["samples"])
-    share(space, made, run.name, smiles)
+    share(space, made, run_id, run.name, smiles)

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from charrnn.model import ModelConfig
 from charrnn.runconfig import RunConfig, corpus_fingerprint, load_corpus
+from charrnn.runfiles import GENERATED_FILE, read_generated, save_generated
 from charrnn.runs import Workspace, new_workspace
 from charrnn.worker import train_worker
 
@@ -122,7 +123,40 @@ def test_a_prompt_with_an_unseen_character_is_explained(monkeypatch, home, text_
     at.button(key="generate_button").click().run()
     no_exceptions(at)
     assert "never saw" in at.error[0].value and "🚀" in at.error[0].value
-    assert not at.code
+    assert not any("🚀" in code.value for code in at.code)  # earlier samples, if any, stay
+
+
+def test_samples_survive_a_refresh_and_stay_with_their_run(monkeypatch, home, text_space):
+    token, run_id = text_space
+    at = open_page(monkeypatch, home, token, run_id)
+    at.slider(key="generate_count_text").set_value(2)
+    at.slider(key="generate_length_text").set_value(30)
+    at.number_input(key="generate_seed").set_value(11)
+    at.button(key="generate_button").click().run()
+    no_exceptions(at)
+    samples = [code.value for code in at.code]
+    assert len(samples) == 2
+    # A refresh is a new session: nothing in session state, the samples come from the run.
+    again = open_page(monkeypatch, home, token, run_id)
+    no_exceptions(again)
+    assert [code.value for code in again.code] == samples
+    assert any("seed 11" in note.value and "step 60" in note.value for note in again.caption)
+    # A bad prompt explains itself and the samples stay.
+    again.text_area(key="generate_prompt_text").input("🚀")
+    again.button(key="generate_button").click().run()
+    assert again.error and [code.value for code in again.code] == samples
+    saved = read_generated(Workspace(token, home).run_dir(run_id))
+    assert saved["seed"] == 11 and [text for text, _ in saved["samples"]] == samples
+
+
+def test_a_damaged_samples_file_is_ignored(tmp_path):
+    save_generated(tmp_path, 3, [("ab", -1.5)], step=4)
+    assert read_generated(tmp_path)["samples"] == [("ab", -1.5)]
+    for damaged in ("", "{", '{"seed": 1}', '{"seed": "x", "samples": []}', "[1, 2]"):
+        (tmp_path / GENERATED_FILE).write_text(damaged)
+        assert read_generated(tmp_path) is None
+    (tmp_path / GENERATED_FILE).unlink()
+    assert read_generated(tmp_path) is None
 
 
 def test_markup_in_prompts_and_samples_stays_plain_text(monkeypatch, home, text_space):
