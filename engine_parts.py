@@ -32,7 +32,7 @@ def engine_choice(corpus: dict, preset: str, base: dict) -> str:
     if engine == "numpy":
         st.caption(
             "The NumPy engine trains a one-layer plain RNN (cell type, layers, embedding and "
-            "dropout are fixed) with Adagrad, as in Karpathy's min-char-rnn."
+            "dropout are fixed) with Adagrad and no weight decay, as in Karpathy's min-char-rnn."
         )
     if st.button("Compare the speed of both engines on this corpus", key="train_speeds"):
         speeds = measured_speeds(corpus, int(base["hidden_size"]))

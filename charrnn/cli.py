@@ -41,7 +41,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 MODEL_OPTIONS = {"cell": "cell", "layers": "layers", "hidden": "hidden_size"}
 MODEL_OPTIONS |= {"embedding": "embedding_size", "dropout": "dropout"}
 TRAIN_OPTIONS = ("steps", "minutes", "batch_size", "sequence_length", "learning_rate", "seed")
-TRAIN_OPTIONS += ("threads", "precision", "augment", "chem_every")
+TRAIN_OPTIONS += ("threads", "precision", "augment", "chem_every", "weight_decay")
 # What --resume may change; every other setting stays as the run began.
 RESUME_OPTIONS = ("steps", "minutes", "threads", "precision", "chem_every")
 EXAMPLES = """examples:
@@ -475,15 +475,30 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--embedding", type=count, help="size of each token's embedding")
     group.add_argument("--dropout", type=float, help="dropout between layers, 0 to <1")
     group = train.add_argument_group("training")
+    defaults = TrainConfig()
     group.add_argument(
-        "--steps", type=count, help="stop after this many steps in all (default: 2000)"
+        "--steps", type=count, help=f"stop after this many steps in all (default: {defaults.steps})"
     )
     group.add_argument("--minutes", type=amount, help="stop after this much training time in all")
-    group.add_argument("--batch-size", type=count, help="sequences per step (default: 64)")
     group.add_argument(
-        "--sequence-length", type=count, help="tokens per text window (default: 128)"
+        "--batch-size", type=count, help=f"sequences per step (default: {defaults.batch_size})"
     )
-    group.add_argument("--learning-rate", type=amount, help="Adam's step size (default: 3e-3)")
+    group.add_argument(
+        "--sequence-length",
+        type=count,
+        help=f"tokens per text window (default: {defaults.sequence_length})",
+    )
+    group.add_argument(
+        "--learning-rate",
+        type=amount,
+        help=f"Adam's step size (default: {defaults.learning_rate:g})",
+    )
+    group.add_argument(
+        "--weight-decay",
+        type=_number(float, inclusive=True),
+        help="pull the weights towards 0 each step (AdamW), against memorising "
+        f"(default: {defaults.weight_decay:g})",
+    )
     group.add_argument("--seed", type=int, help="random seed (default: 0)")
     group.add_argument("--threads", type=count, help="CPU threads for torch")
     group.add_argument(

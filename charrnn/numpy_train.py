@@ -271,4 +271,5 @@ def numpy_run_config(config):
     from dataclasses import replace
 
     model = numpy_model_config(config.model, config.model.vocab_size)
-    return replace(config, engine="numpy", model=model)
+    train = replace(config.train, weight_decay=0.0)  # Adagrad as in min-char-rnn, no decay
+    return replace(config, engine="numpy", model=model, train=train)

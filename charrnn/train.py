@@ -49,6 +49,7 @@ class TrainConfig:
     final_learning_rate: float = 0.05  # fraction of learning_rate at the end of the cosine
     schedule: str = "cosine"  # or "constant"
     gradient_clip: float = 5.0
+    weight_decay: float = 0.0  # decoupled (AdamW) weight decay; 0 = plain Adam
     validation_fraction: float = 0.1
     eval_every: int = 100  # steps between validation losses
     eval_tokens: int = 50_000  # at most this many validation tokens per evaluation
@@ -75,6 +76,8 @@ class TrainConfig:
             raise ValueError("the number of minutes must be more than 0")
         if self.batch_size < 1 or self.sequence_length < 1 or self.learning_rate <= 0:
             raise ValueError("batch size, sequence length and learning rate must be positive")
+        if self.weight_decay < 0:
+            raise ValueError("weight decay must be 0 (none) or more")
         if self.chem_every < 0 or self.chem_samples < 1:
             raise ValueError("chem_every must be 0 (never) or more, and chem_samples at least 1")
 
@@ -188,7 +191,12 @@ class Trainer:
         elif model.config.vocab_size < data.vocabulary.size:
             model.resize_vocabulary(data.vocabulary.size)  # fine-tuning on new characters
         self.model = model.to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
+        if config.weight_decay:
+            self.optimizer = torch.optim.AdamW(
+                self.model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+            )
+        else:
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
         self.bfloat16 = use_bfloat16(config.precision, self.device)
         self.generator = torch.Generator().manual_seed(config.seed + 1)
         self.step, self.elapsed, self.base_learning_rate = 0, 0.0, config.learning_rate

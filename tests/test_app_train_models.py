@@ -117,10 +117,13 @@ def test_train_runs_live_and_draws_the_loss(app):
     assert app.radio(key="train_preset").value == "tiny"
     app.number_input(key="train_steps_tiny").set_value(40)
     app.number_input(key="train_hidden_size_tiny").set_value(32)
+    app.number_input(key="train_weight_decay").set_value(0.1)
     app.button(key="train_start").click().run()
     assert not app.exception and not app.error
     [run] = space.runs()
     assert run.status in ("queued", "running") and run.total_steps == 40
+    config = json.loads((space.run_dir(run.id) / "config.json").read_text())
+    assert config["train"]["weight_decay"] == 0.1 and config["model"]["hidden_size"] == 32
     assert space.settings["run"] == run.id
     assert run.name in texts(app.subheader)
     if space.summary(run.id).status in ("queued", "running"):
@@ -150,11 +153,13 @@ def test_the_numpy_engine_trains_a_tiny_run_and_both_speeds_are_shown(app):
     assert all(value.endswith("characters/s") for value in speeds.values())
     app.number_input(key="train_steps_tiny").set_value(30)
     app.number_input(key="train_hidden_size_tiny").set_value(32)
+    app.number_input(key="train_weight_decay").set_value(0.2)
     app.button(key="train_start").click().run()
     assert not app.exception and not app.error
     [run] = space.runs()
     config = json.loads((space.run_dir(run.id) / "config.json").read_text())
     assert config["engine"] == "numpy" and config["model"]["cell"] == "rnn"
+    assert config["train"]["weight_decay"] == 0.0  # Adagrad, as the caption says
     wait_until(app, lambda: space.summary(run.id).status == "finished")
     assert any(e.get("validation_loss") for e in space.metrics(run.id))
     open_page(app, "generate")

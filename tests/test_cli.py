@@ -36,7 +36,7 @@ def metrics(run: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def toy_run(tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("toy") / "run"
-    assert train("builtin:toy-pattern", run, "--steps", "30") == 0
+    assert train("builtin:toy-pattern", run, "--steps", "30", "--weight-decay", "0.05") == 0
     return run
 
 
@@ -66,6 +66,7 @@ def test_train_writes_a_run_folder_that_describes_itself(toy_run):
     config = json.loads((toy_run / "config.json").read_text())
     assert config["corpus"] == "builtin:toy-pattern" and config["tokenizer"] == "char"
     assert config["model"]["hidden_size"] == 128 and config["train"]["steps"] == 30
+    assert config["train"]["weight_decay"] == 0.05
     events = metrics(toy_run)
     assert events[-1] == {**events[-1], "kind": "done", "step": 30, "status": "finished"}
     losses = [event["train_loss"] for event in events if event["kind"] == "step"]
@@ -190,6 +191,8 @@ def test_resume_continues_from_the_step_it_stopped(tmp_path):
 def test_resume_keeps_the_runs_settings(toy_run, capsys):
     assert train(None, toy_run, "--resume", "--steps", "40", "--seed", "3") == 2
     assert "--seed cannot change when resuming" in capsys.readouterr().err
+    assert train(None, toy_run, "--resume", "--steps", "40", "--weight-decay", "0.5") == 2
+    assert "--weight-decay cannot change when resuming" in capsys.readouterr().err
 
 
 def test_ctrl_c_stops_saves_a_resumable_checkpoint_and_exits_130(tmp_path, monkeypatch, capsys):

@@ -235,11 +235,11 @@ def run_with_stop(data, config, run_dir, stop_at):
     return events
 
 
-@pytest.mark.parametrize("corpus", ["text", "lines"])
-def test_stop_and_resume_equals_an_uninterrupted_run(corpus, text_data, line_data, tmp_path):
+@pytest.mark.parametrize("corpus, decay", [("text", 0.0), ("lines", 0.0), ("text", 0.1)])
+def test_stop_and_resume_equals_an_uninterrupted_run(corpus, decay, text_data, line_data, tmp_path):
     data = text_data if corpus == "text" else line_data
     # Small batches so that the line corpus crosses an epoch boundary on each side.
-    config = quick_config(steps=40, batch_size=8, seed=7)
+    config = quick_config(steps=40, batch_size=8, seed=7, weight_decay=decay)
     straight_events = []
     straight = Trainer(
         data, tiny_config(cell="lstm"), config, run_dir=tmp_path / "a",
@@ -383,6 +383,7 @@ def test_train_config_round_trip_and_validation():
         dict(schedule="linear"),
         dict(batch_size=0),
         dict(learning_rate=0),
+        dict(weight_decay=-0.1),
     ):
         with pytest.raises(ValueError):
             TrainConfig(**bad)
