@@ -68,9 +68,9 @@ def ours_job(
 
     def on_event(event):
         if event.kind == "step" and (event.elapsed >= next_point[0] or event.progress >= 1):
-            curve.append(
-                (round(event.elapsed, 1), round(text_validation(trainer.model, data.validation), 4))
-            )
+            with trainer.averaged():  # the weights a user would get (averaged, if set)
+                loss = text_validation(trainer.model, data.validation)
+            curve.append((round(event.elapsed, 1), round(loss, 4)))
             next_point[0] += every
 
     trainer = Trainer(data, model_config, config, on_event=on_event)

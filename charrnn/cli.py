@@ -41,7 +41,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 MODEL_OPTIONS = {"cell": "cell", "layers": "layers", "hidden": "hidden_size"}
 MODEL_OPTIONS |= {"embedding": "embedding_size", "dropout": "dropout"}
 TRAIN_OPTIONS = ("steps", "minutes", "batch_size", "sequence_length", "learning_rate", "seed")
-TRAIN_OPTIONS += ("threads", "precision", "augment", "chem_every", "weight_decay")
+TRAIN_OPTIONS += ("threads", "precision", "augment", "chem_every", "weight_decay", "average")
 # What --resume may change; every other setting stays as the run began.
 RESUME_OPTIONS = ("steps", "minutes", "threads", "precision", "chem_every")
 EXAMPLES = """examples:
@@ -413,6 +413,14 @@ def _number(kind: type, *, minimum: float = 0, inclusive: bool = False):
     return parse
 
 
+def _fraction(text: str) -> float:
+    """A number from 0 up to (not including) 1, for argparse."""
+    value = _number(float, inclusive=True)(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be less than 1, not {text}")
+    return value
+
+
 class _Formatter(argparse.HelpFormatter):
     """Wraps descriptions to the terminal, but prints the examples line by line."""
 
@@ -498,6 +506,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_number(float, inclusive=True),
         help="pull the weights towards 0 each step (AdamW), against memorising "
         f"(default: {defaults.weight_decay:g})",
+    )
+    group.add_argument(
+        "--average",
+        type=_fraction,
+        metavar="DECAY",
+        help="keep a moving average of the weights (e.g. 0.999: about the last 1,000 steps) "
+        "and save that as the model; usually a little better on new text (default: 0, off)",
     )
     group.add_argument("--seed", type=int, help="random seed (default: 0)")
     group.add_argument("--threads", type=count, help="CPU threads for torch")

@@ -90,6 +90,7 @@ class NumpyTrainer(Trainer):
         super().__init__(data, model.config, config, model=model, device="cpu", **hooks)
         use_blas_threads(torch.get_num_threads())  # the worker's share of the cores
         self.optimizer = None  # the Adagrad memory below takes its place
+        self.average = None  # no weight averaging: the lesson keeps to min-char-rnn's steps
         self.memory = zeros_like(self.params)
         self.bfloat16 = False  # validation in float32, like the training
 
@@ -271,5 +272,5 @@ def numpy_run_config(config):
     from dataclasses import replace
 
     model = numpy_model_config(config.model, config.model.vocab_size)
-    train = replace(config.train, weight_decay=0.0)  # Adagrad as in min-char-rnn, no decay
+    train = replace(config.train, weight_decay=0.0, average=0.0)  # plain Adagrad, min-char-rnn
     return replace(config, engine="numpy", model=model, train=train)

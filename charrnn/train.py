@@ -8,6 +8,7 @@ SMILES runs can check the validity, uniqueness and novelty of fresh samples as t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from charrnn.averaging import WeightAverage
 from charrnn.batches import (
     TextStreams,
     TrainingData,
@@ -27,7 +29,12 @@ from charrnn.batches import (
     pad_batch,
     text_validation_windows,
 )
-from charrnn.checkpoint import load_checkpoint, optimizer_tensors, restore_optimizer
+from charrnn.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    optimizer_tensors,
+    restore_optimizer,
+)
 from charrnn.checkpoint import save_checkpoint as write_checkpoint
 from charrnn.model import CharRNN, ModelConfig, default_device, detach_state, use_bfloat16
 from charrnn.tokens import PAD_ID
@@ -50,6 +57,8 @@ class TrainConfig:
     schedule: str = "cosine"  # or "constant"
     gradient_clip: float = 5.0
     weight_decay: float = 0.0  # decoupled (AdamW) weight decay; 0 = plain Adam
+    average: float = 0.0  # decay of a moving average of the weights shown for evaluations,
+    # samples and checkpoints (e.g. 0.999: about the last 1,000 steps); 0 = no averaging
     validation_fraction: float = 0.1
     eval_every: int = 100  # steps between validation losses
     eval_tokens: int = 50_000  # at most this many validation tokens per evaluation
@@ -78,6 +87,8 @@ class TrainConfig:
             raise ValueError("batch size, sequence length and learning rate must be positive")
         if self.weight_decay < 0:
             raise ValueError("weight decay must be 0 (none) or more")
+        if not 0.0 <= self.average < 1.0:
+            raise ValueError("the weight averaging decay must be 0 (none) or between 0 and 1")
         if self.chem_every < 0 or self.chem_samples < 1:
             raise ValueError("chem_every must be 0 (never) or more, and chem_samples at least 1")
 
@@ -198,6 +209,7 @@ class Trainer:
         else:
             self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
         self.bfloat16 = use_bfloat16(config.precision, self.device)
+        self.average = WeightAverage(self.model, config.average) if config.average else None
         self.generator = torch.Generator().manual_seed(config.seed + 1)
         self.step, self.elapsed, self.base_learning_rate = 0, 0.0, config.learning_rate
         self.state = None  # carried hidden state (text)
@@ -289,6 +301,8 @@ class Trainer:
         if self.config.gradient_clip:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.config.gradient_clip)
         self.optimizer.step()
+        if self.average:
+            self.average.update()
         if not self.data.line_based:
             self.state = detach_state(state)
         self.step += 1
@@ -367,6 +381,8 @@ class Trainer:
     def run(self) -> TrainEvent:
         """Train until the step or time limit, or a stop message; returns the final event."""
         config, status = self.config, "finished"
+        if self.average:
+            self.average.hide()  # shown after the last run(): train the training weights
         loss_sum, token_sum, window_elapsed = 0.0, 0, self.elapsed
         window_step = self.step
         while not self.finished():
@@ -413,23 +429,26 @@ class Trainer:
         self.evaluate()
         self.check_chemistry()
         self.save_checkpoint()
+        if self.average:
+            self.average.show()  # the model a caller keeps is the averaged one
         final = self.event("done", status=status)
         self.emit(final)
         return final
 
+    def averaged(self):
+        """A block in which the model holds the averaged weights (when averaging)."""
+        return self.average.shown() if self.average else contextlib.nullcontext()
+
     def evaluate(self) -> None:
-        self.emit(
-            self.event(
-                "eval",
-                validation_loss=_round(self.validation_loss()),
-                samples=self.preview() or None,
-            )
-        )
+        with self.averaged():
+            loss, samples = self.validation_loss(), self.preview()
+        self.emit(self.event("eval", validation_loss=_round(loss), samples=samples or None))
 
     def check_chemistry(self) -> None:
         if not self.checks_chemistry():
             return
-        metrics = self.chemistry()
+        with self.averaged():
+            metrics = self.chemistry()
         self.emit(
             self.event(
                 "chem",
@@ -475,6 +494,7 @@ class Trainer:
                 tensors[f"carry.{index}"] = part
         info = {
             "run": self.run_info,
+            "average_updates": self.average.updates if self.average else None,
             "step": self.step,
             "elapsed": self.elapsed,
             "epoch": self.epoch,
@@ -484,7 +504,10 @@ class Trainer:
             "optimizer_param_groups": param_groups,
             "train_config": self.config.to_json(),
         }
-        write_checkpoint(self.run_dir, self.model, self.data.vocabulary, info, tensors)
+        with self.averaged():  # the model saved is the one to use; training weights beside it
+            if self.average:
+                tensors.update(self.average.training_tensors())
+            write_checkpoint(self.run_dir, self.model, self.data.vocabulary, info, tensors)
         self.emit(self.event("checkpoint"))
 
     @classmethod
@@ -499,6 +522,13 @@ class Trainer:
             data, checkpoint.model.config, config, run_dir=run_dir, model=checkpoint.model, **kwargs
         )
         trainer.model.to(trainer.device)
+        if trainer.average:
+            try:
+                trainer.average.restore(checkpoint.tensors, int(info["average_updates"]))
+            except (KeyError, TypeError, ValueError):
+                raise CheckpointError(
+                    "This checkpoint has no training weights to go on averaging from."
+                ) from None
         restore_optimizer(trainer.optimizer, checkpoint.tensors, info["optimizer_param_groups"])
         trainer.step, trainer.elapsed = int(info["step"]), float(info["elapsed"])
         trainer.epoch, trainer.base_learning_rate = int(info["epoch"]), info["base_learning_rate"]

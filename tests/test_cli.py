@@ -58,7 +58,7 @@ def molecules_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def smiles_run(molecules_file, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("smiles") / "run"
-    assert train(molecules_file, run, "--steps", "20", "--drop-invalid") == 0
+    assert train(molecules_file, run, "--steps", "20", "--drop-invalid", "--average", "0.9") == 0
     return run
 
 
@@ -125,6 +125,7 @@ def test_with_drop_invalid_a_smiles_run_trains_and_evaluates(smiles_run, cache, 
     config = json.loads((smiles_run / "config.json").read_text())
     assert config["drop_invalid"] is True and config["tokenizer"] == "smiles"
     assert config["corpus_kind"] == "smiles" and Path(config["corpus"]).is_absolute()
+    assert config["train"]["average"] == 0.9  # the model saved is the weights' average
     options = ["evaluate", str(smiles_run), "--num", "50", "--threads", "1", "--no-fcd"]
     assert cli.main(options) == 0
     captured = capsys.readouterr()

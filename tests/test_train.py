@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from dataclasses import replace
 
 import pytest
 import torch
@@ -235,11 +236,16 @@ def run_with_stop(data, config, run_dir, stop_at):
     return events
 
 
-@pytest.mark.parametrize("corpus, decay", [("text", 0.0), ("lines", 0.0), ("text", 0.1)])
-def test_stop_and_resume_equals_an_uninterrupted_run(corpus, decay, text_data, line_data, tmp_path):
+@pytest.mark.parametrize(
+    "corpus, decay, average",
+    [("text", 0.0, 0.0), ("lines", 0.0, 0.0), ("text", 0.1, 0.0), ("lines", 0.0, 0.9)],
+)
+def test_stop_and_resume_equals_an_uninterrupted_run(
+    corpus, decay, average, text_data, line_data, tmp_path
+):
     data = text_data if corpus == "text" else line_data
     # Small batches so that the line corpus crosses an epoch boundary on each side.
-    config = quick_config(steps=40, batch_size=8, seed=7, weight_decay=decay)
+    config = quick_config(steps=40, batch_size=8, seed=7, weight_decay=decay, average=average)
     straight_events = []
     straight = Trainer(
         data, tiny_config(cell="lstm"), config, run_dir=tmp_path / "a",
@@ -384,6 +390,70 @@ def test_train_config_round_trip_and_validation():
         dict(batch_size=0),
         dict(learning_rate=0),
         dict(weight_decay=-0.1),
+        dict(average=1.0),
+        dict(average=-0.5),
     ):
         with pytest.raises(ValueError):
             TrainConfig(**bad)
+
+
+def test_weight_averaging_shows_the_average_and_trains_the_raw_weights(text_data, tmp_path):
+    config = quick_config(steps=30, average=0.9, eval_every=10)
+    events = []
+    trainer = Trainer(
+        text_data, tiny_config(cell="lstm"), config, run_dir=tmp_path, on_event=events.append,
+        device="cpu",
+    )  # fmt: skip
+    trainer.run()
+    average = trainer.average
+    assert average.updates == 30 and average.raw is not None  # shown after the run
+    shown = [p.detach().clone() for p in trainer.model.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(shown, average.average, strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(shown, average.raw, strict=True))
+    # The checkpoint's model is the average; the training weights are kept beside it.
+    checkpoint = load_checkpoint(tmp_path)
+    saved = list(checkpoint.model.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(saved, shown, strict=True))
+    raw = [checkpoint.tensors[f"raw.{i}"] for i in range(len(saved))]
+    assert all(torch.equal(a, b) for a, b in zip(raw, average.raw, strict=True))
+    # Evaluations score the average: the last one equals the average's validation loss.
+    last = [e for e in events if e.kind == "eval"][-1]
+    assert last.validation_loss == pytest.approx(trainer.validation_loss(), abs=1e-5)
+    # Running on trains the training weights again, not the average.
+    trainer.config = replace(config, steps=31)
+    trainer.run()
+    assert average.updates == 31
+
+
+def test_the_average_follows_the_weights_by_its_decay():
+    from charrnn.averaging import WeightAverage
+
+    model = nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+    average = WeightAverage(model, decay=0.5, updates=100)  # past the early cap
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    average.update()
+    assert torch.allclose(average.average[0], torch.full((1, 2), 0.5))
+    with average.shown() as raw:
+        assert torch.allclose(model.weight, torch.full((1, 2), 0.5))
+        assert torch.equal(raw[0], torch.ones(1, 2))
+        with pytest.raises(RuntimeError):
+            average.update()  # never folds the average into itself
+    assert torch.equal(model.weight, torch.ones(1, 2))
+    with pytest.raises(ValueError):
+        WeightAverage(model, decay=1.0)
+
+
+def test_resuming_an_averaged_run_without_its_training_weights_is_refused(text_data, tmp_path):
+    from charrnn.checkpoint import CheckpointError, save_checkpoint
+
+    config = quick_config(steps=10, average=0.9)
+    trainer = Trainer(text_data, tiny_config(), config, run_dir=tmp_path, device="cpu")
+    trainer.run()
+    checkpoint = load_checkpoint(tmp_path)
+    rest = {k: v for k, v in checkpoint.tensors.items() if not k.startswith("raw.")}
+    save_checkpoint(tmp_path, checkpoint.model, checkpoint.vocabulary, checkpoint.info, rest)
+    with pytest.raises(CheckpointError, match="training weights"):
+        Trainer.resume(tmp_path, text_data, replace(config, steps=20), device="cpu")
