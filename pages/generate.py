@@ -298,10 +298,12 @@ if st.button("Generate", key="generate_button", type="primary"):
             made = save_generated(space.run_dir(run_id), **made)
         except OSError as error:  # e.g. DiskFullError: its strerror is for people
             st.warning(f"These samples are shown but could not be kept. {error.strerror or error}")
+            made["unsaved"] = True  # sharing reads the kept samples: not offered for these
 
 if made:
     st.subheader("Molecules" if smiles else "Samples")
     made_at = f" by the model of step {made['step']:,}" if made.get("step") is not None else ""
     st.caption(f"Made with seed {made['seed']}{made_at}: enter the seed above to get these again.")
     (show_molecules if smiles else show_text)(made["samples"])
-    share(space, made, run_id, run.name, smiles)
+    if not made.get("unsaved"):
+        share(space, made, run_id, run.name, smiles)

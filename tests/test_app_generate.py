@@ -149,6 +149,24 @@ def test_samples_survive_a_refresh_and_stay_with_their_run(monkeypatch, home, te
     assert saved["seed"] == 11 and [text for text, _ in saved["samples"]] == samples
 
 
+def test_on_a_full_disk_the_samples_show_with_a_warning(monkeypatch, home, text_space):
+    import charrnn.runfiles
+    from charrnn.checkpoint import DiskFullError
+
+    def full(*args, **kwargs):
+        raise DiskFullError("the samples")
+
+    monkeypatch.setattr(charrnn.runfiles, "save_generated", full)
+    at = open_page(monkeypatch, home, *text_space)
+    at.number_input(key="generate_seed").set_value(5)
+    at.text_area(key="generate_prompt_text").input("abcd")
+    at.button(key="generate_button").click().run()
+    no_exceptions(at)
+    assert "could not be kept" in at.warning[0].value and "disk is full" in at.warning[0].value
+    assert at.code and all(code.value.startswith("abcd") for code in at.code)
+    assert "generate_publish" not in [button.key for button in at.button]  # not the old ones
+
+
 def test_a_damaged_samples_file_is_ignored(tmp_path):
     save_generated(tmp_path, 3, [("ab", -1.5)], step=4)
     assert read_generated(tmp_path)["samples"] == [("ab", -1.5)]
