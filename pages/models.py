@@ -19,10 +19,11 @@ from charrnn.builtins import builtin_corpora
 from charrnn.checkpoint import CheckpointError
 from charrnn.corpus import CorpusError
 from charrnn.report import compare_frame, escape_markdown, run_labels
-from charrnn.runs import RunError, has_model
+from charrnn.runs import ACTIVE, RunError, has_model
 from charrnn.transfer import IMPORTED_PREFIX, export_run, import_run
 
 PROBLEMS = (CorpusError, CheckpointError, RunError, ValueError)
+TABLE_REFRESH_SECONDS = 3.0  # while a run is queued, training or paused
 BUILTIN_TITLES = {f"builtin:{corpus.id}": corpus.title for corpus in builtin_corpora()}
 
 space = ui.workspace()
@@ -172,9 +173,15 @@ def upload() -> None:
         done(f"Added {escape_markdown(space.summary(run_id).name)}. It is in the list above.")
 
 
+def live_table() -> None:
+    """The table, redrawn every few seconds while a run trains (status and step move)."""
+    table(space.runs())
+
+
 runs = space.runs()
 if runs:
-    table(runs)
+    active = any(run.status in ACTIVE for run in runs)
+    st.fragment(live_table, run_every=TABLE_REFRESH_SECONDS if active else None)()
     comparison(runs)
     manage(runs)
 else:

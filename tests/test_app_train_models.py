@@ -233,6 +233,20 @@ def test_models_list_rename_and_delete_with_confirmation(app):
     assert space.settings["run"] == first
 
 
+def test_models_table_shows_a_training_runs_progress(app):
+    space = workspace(app)
+    run_id = new_run(space, "in training")  # queued: no worker takes it in this test
+    open_page(app, "models")
+    row = app.dataframe[0].value.iloc[0]
+    assert row["Name"] == "in training" and "queued" in row["Status"]
+    update_status(space.run_dir(run_id), status="running")
+    with open(space.run_dir(run_id) / "metrics.jsonl", "a") as metrics:
+        metrics.write(json.dumps({"kind": "step", "step": 12, "elapsed": 1.0}) + "\n")
+    app.run()  # the live table reads the run again
+    row = app.dataframe[0].value.iloc[0]
+    assert "running" in row["Status"] and row["Step"] == "12 of 20"
+
+
 def test_models_download_is_a_zip_of_the_model(app, monkeypatch):
     made = []
     original = MediaFileManager.add_deferred

@@ -22,6 +22,7 @@ from browser_support import (
     open_page,
     running_server,
     screenshot,
+    settle,
 )
 
 pytestmark = pytest.mark.browser
@@ -147,6 +148,8 @@ def test_a_newcomer_trains_a_tiny_model_and_draws_molecules(page, server, capsys
     steps.fill(str(STEPS))
     steps.press("Enter")
     expect(steps).to_have_value(str(STEPS))
+    page.wait_for_timeout(500)  # the rerun that Enter asks for begins...
+    settle(page)  # ...and ends before Train is pressed (a click mid-rerun was once lost)
     started = time.monotonic()
     click_button(page, "train_start")
     expect(page.locator('[data-testid="stPlotlyChart"]').first).to_be_visible(timeout=120_000)
@@ -203,6 +206,9 @@ def test_a_newcomer_trains_a_tiny_model_and_draws_molecules(page, server, capsys
     expect(page).to_have_url(re.compile(rf"[?&]ws={re.escape(token)}"))
     sidebar = page.locator('[data-testid="stSidebar"]')
     expect(sidebar).to_contain_text(f"{RUN_NAME}: finished", timeout=60_000)
+    # ...and the molecules last generated, kept in the run's folder, are drawn again.
+    expect(page.get_by_text(re.compile(r"^Made with seed \d+"))).to_be_visible(timeout=60_000)
+    expect(page.locator('[data-testid="stImage"]').first).to_be_visible()
     open_page(page, "Models")
     expect(page.locator("h1", has_text="Your models")).to_be_visible()
     expect(page.locator('[data-testid="stDataFrame"]')).to_be_visible()
