@@ -202,12 +202,12 @@ class Trainer:
         elif model.config.vocab_size < data.vocabulary.size:
             model.resize_vocabulary(data.vocabulary.size)  # fine-tuning on new characters
         self.model = model.to(self.device)
-        if config.weight_decay:
-            self.optimizer = torch.optim.AdamW(
-                self.model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-            )
-        else:
-            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
+        self.optimizer = torch.optim.Adam(  # AdamW's decoupled decay; none by default
+            self.model.parameters(),
+            lr=config.learning_rate,
+            weight_decay=config.weight_decay,
+            decoupled_weight_decay=True,
+        )
         self.bfloat16 = use_bfloat16(config.precision, self.device)
         self.average = WeightAverage(self.model, config.average) if config.average else None
         self.generator = torch.Generator().manual_seed(config.seed + 1)
