@@ -6,12 +6,16 @@ Read from environment variables by ``load_settings()``; every one is optional:
 | --- | --- | --- |
 | CHARRNN_WORKERS | 0 | training jobs at once on the server; 0 = one per CPU core |
 | CHARRNN_JOBS_PER_WORKSPACE | 1 | jobs at once from one workspace (the rest queue) |
-| CHARRNN_JOB_MINUTES | unset | time cap per job in minutes; unset or 0 = no cap |
+| CHARRNN_JOB_MINUTES | 60 | time cap per job in minutes; 0 = no cap |
 | CHARRNN_WORKER_NICE | 10 | workers' niceness (0-19): pages stay quick while jobs train |
 | CHARRNN_WORKSPACE_QUOTA_MB | 500 | disk space one workspace may use (runs, corpora) |
 | CHARRNN_RUNS_PER_WORKSPACE | 50 | runs one workspace may keep |
 | CHARRNN_UPLOAD_MB | 50 | largest upload; Streamlit's server.maxUploadSize also applies |
 | CHARRNN_IDLE_DAYS | 30 | idle workspaces (no active run) are removed after; 0 = never |
+| CHARRNN_MAX_WORKSPACES | 1000 | workspaces the server keeps at once (new ones are refused) |
+| CHARRNN_DISK_MB | 20480 | disk space all workspaces together may use |
+| CHARRNN_FREE_SPACE_MB | 1024 | writes from users are refused when the disk has less free |
+| CHARRNN_WORKER_MEMORY_MB | 4096 | memory (address space) of each worker; 0 = no limit |
 | CHARRNN_HOME | ./workspaces | the folder holding every workspace |
 | CHARRNN_INSTRUCTOR_PASSWORD | unset | the instructor's password (or Streamlit secrets) |
 
@@ -39,12 +43,16 @@ class ServerSettings:
 
     workers: int = 0  # 0 = one per CPU core
     jobs_per_workspace: int = 1
-    job_minutes: float | None = None  # None = no time cap
+    job_minutes: float | None = 60  # None = no time cap
     worker_nice: int = 10  # added to the workers' niceness: the web server goes first
     workspace_quota_mb: float = 500
     runs_per_workspace: int = 50
     upload_mb: float = 50
     idle_days: float = 30  # 0 = never clean up
+    max_workspaces: int = 1000
+    disk_mb: float = 20480  # every workspace together
+    free_space_mb: float = 1024  # below this much free disk, writes from users are refused
+    worker_memory_mb: float = 4096  # 0 = no limit
     home: Path = field(default_factory=_default_home)
     instructor_password: str | None = None
 
@@ -85,6 +93,10 @@ _NUMBERS = (
     ("runs_per_workspace", "CHARRNN_RUNS_PER_WORKSPACE", int, 1, True, "1 or more runs"),
     ("upload_mb", "CHARRNN_UPLOAD_MB", float, 0, False, "more than 0 MB"),
     ("idle_days", "CHARRNN_IDLE_DAYS", float, 0, True, "0 (never clean up) or more days"),
+    ("max_workspaces", "CHARRNN_MAX_WORKSPACES", int, 1, True, "1 or more workspaces"),
+    ("disk_mb", "CHARRNN_DISK_MB", float, 0, False, "more than 0 MB"),
+    ("free_space_mb", "CHARRNN_FREE_SPACE_MB", float, 0, True, "0 (no floor) or more MB"),
+    ("worker_memory_mb", "CHARRNN_WORKER_MEMORY_MB", float, 0, True, "0 (no limit) or more MB"),
 )
 
 
@@ -112,7 +124,8 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> ServerSettings:
         ):
             raise ValueError(f"{variable}={text!r} is out of range: it accepts {accepts}.")
         values[name] = value
-    values["job_minutes"] = values.get("job_minutes") or None  # 0 = no cap
+    if "job_minutes" in values:
+        values["job_minutes"] = values["job_minutes"] or None  # 0 = no cap
     home = environ.get("CHARRNN_HOME", "").strip()
     if home:
         if "\x00" in home:

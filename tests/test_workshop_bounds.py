@@ -53,12 +53,12 @@ def files_under(folder: Path) -> set[str]:
 def test_settings_default_to_a_small_safe_server():
     settings = load_settings({})
     assert settings == ServerSettings()
-    assert (settings.workers, settings.jobs_per_workspace, settings.job_minutes) == (0, 1, None)
+    assert (settings.workers, settings.jobs_per_workspace, settings.job_minutes) == (0, 1, 60)
     assert (settings.workspace_quota_mb, settings.runs_per_workspace) == (500, 50)
     assert (settings.upload_mb, settings.idle_days) == (50, 30)
     assert settings.worker_nice == 10
     assert settings.home == Path("workspaces").resolve()
-    assert settings.instructor_password is None and settings.job_seconds is None
+    assert settings.instructor_password is None and settings.job_seconds == 3600
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ def test_settings_default_to_a_small_safe_server():
         ("CHARRNN_JOBS_PER_WORKSPACE", "2", "jobs_per_workspace", 2),
         ("CHARRNN_JOB_MINUTES", "7.5", "job_minutes", 7.5),
         ("CHARRNN_JOB_MINUTES", "0", "job_minutes", None),
-        ("CHARRNN_JOB_MINUTES", "", "job_minutes", None),
+        ("CHARRNN_JOB_MINUTES", "", "job_minutes", 60),
         ("CHARRNN_WORKER_NICE", "0", "worker_nice", 0),
         ("CHARRNN_WORKER_NICE", "19", "worker_nice", 19),
         ("CHARRNN_WORKSPACE_QUOTA_MB", "250", "workspace_quota_mb", 250),
