@@ -1,0 +1,184 @@
+"""A checkpoint's header, read and checked before any tensor is: no torch, nothing allocated.
+
+The safetensors header lists every tensor's dtype, shape and byte range; ours also holds the
+model's description. Both are checked against the server's limits and against each other.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from charrnn.limits import GATES, MAX_VOCABULARY, model_problem
+
+FORMAT = "charrnn-checkpoint-1"
+MAX_HEADER_BYTES = 100 * 1024 * 1024  # a checkpoint this server wrote (long epoch lists)
+MAX_UPLOAD_HEADER_BYTES = 16 * 1024 * 1024  # an uploaded one: parsing costs ~5x in memory
+MAX_TOKEN_CHARS = 32  # the longest token a tokenizer makes is a bracket atom of 18
+EXTRA_SLACK_BYTES = 16 * 1024 * 1024  # RNG states and a carried hidden state
+DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "U8": 1, "BOOL": 1}
+MODEL_DTYPE = "F32"
+
+
+class CheckpointError(ValueError):
+    """A file is not a checkpoint this app can load; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Header:
+    """A checked header: our description, the tensors' entries, where their bytes start."""
+
+    meta: dict  # format, model_config, vocabulary, step, ...
+    entries: dict[str, dict]  # name -> {"dtype", "shape", "data_offsets"} (checked)
+    data_start: int  # offsets are counted from here
+
+
+def read_checked_header(handle: BinaryIO, size: int, max_header_bytes: int) -> Header:
+    """Read a safetensors header from ``handle`` (a file of ``size`` bytes) and check all of it:
+    our format, the description against the limits, and every tensor against the description.
+    """
+    start = handle.read(8)
+    if len(start) < 8:
+        raise CheckpointError("The checkpoint file is truncated or empty.")
+    length = int.from_bytes(start, "little")
+    if length <= 0 or length > size - 8:
+        raise CheckpointError(_not_ours(start))
+    if length > max_header_bytes:
+        raise CheckpointError(
+            f"The checkpoint's description takes {length / 1e6:.0f} MB; at most "
+            f"{max_header_bytes / 1e6:.0f} MB is accepted. Upload a model downloaded from charrnn."
+        )
+    try:
+        header = json.loads(handle.read(length))
+        meta = json.loads(header.pop("__metadata__")["charrnn"])
+    except (ValueError, RecursionError):  # RecursionError: a description nested too deeply
+        raise CheckpointError(_not_ours(start)) from None
+    except (KeyError, TypeError, AttributeError):
+        meta = None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError("This safetensors file was not written by charrnn.")
+    description_check(meta)
+    problem = tensor_problem(header, meta["model_config"], size - 8 - length)
+    if problem:
+        raise CheckpointError(
+            f"The checkpoint's weights do not fit its model description ({problem}). "
+            "Upload the model unchanged, as the Download button gave it."
+        )
+    return Header(meta, header, 8 + length)
+
+
+def _not_ours(start: bytes) -> str:
+    if start[:1] == b"\x80" or start[:2] == b"PK":
+        return (
+            "This file is a Python pickle or a zip (such as a torch.save file), not a charrnn "
+            "checkpoint. For safety the app never opens pickles: export the model from charrnn."
+        )
+    return "This is not a charrnn checkpoint (it is not a valid safetensors file)."
+
+
+def description_check(meta: Mapping) -> None:
+    """The model description and vocabulary in ``meta``, checked; CheckpointError if not."""
+    description, vocabulary = meta.get("model_config"), meta.get("vocabulary")
+    if not isinstance(description, dict) or not isinstance(vocabulary, dict):
+        raise CheckpointError("The checkpoint's description is damaged: a part is missing.")
+    if any(isinstance(value, bool) for value in description.values()):
+        raise CheckpointError("The checkpoint's description is damaged: a size is not a number.")
+    if description.get("cell") not in GATES:
+        raise CheckpointError(
+            f"The checkpoint's description is damaged: cell must be one of {', '.join(GATES)}."
+        )
+    problem = model_problem(description)
+    if problem:
+        raise CheckpointError(
+            f"This model is larger than this server accepts: {problem}. Upload a smaller "
+            "model (every size on the Train page fits)."
+        )
+    tokens = vocabulary.get("tokens")
+    if not isinstance(tokens, list) or len(tokens) > MAX_VOCABULARY:
+        raise CheckpointError(
+            f"The checkpoint's vocabulary is damaged or has more than {MAX_VOCABULARY:,} tokens."
+        )
+    if not all(isinstance(token, str) and len(token) <= MAX_TOKEN_CHARS for token in tokens):
+        raise CheckpointError(
+            f"The checkpoint's vocabulary is damaged: a token is not text of at most "
+            f"{MAX_TOKEN_CHARS} characters."
+        )
+    if len(tokens) != description["vocab_size"]:
+        raise CheckpointError("The checkpoint's vocabulary does not match its model size.")
+
+
+def model_shapes(description: Mapping) -> dict[str, tuple[int, ...]]:
+    """Every weight of a CharRNN of this (checked) description: name -> shape, as saved."""
+    vocab, embedding = description["vocab_size"], description["embedding_size"]
+    hidden, gates = description["hidden_size"], GATES[description["cell"]]
+    shapes = {"model.embedding.weight": (vocab, embedding)}
+    for layer in range(description["layers"]):
+        inputs = embedding if layer == 0 else hidden
+        shapes[f"model.rnn.weight_ih_l{layer}"] = (gates * hidden, inputs)
+        shapes[f"model.rnn.weight_hh_l{layer}"] = (gates * hidden, hidden)
+        shapes[f"model.rnn.bias_ih_l{layer}"] = (gates * hidden,)
+        shapes[f"model.rnn.bias_hh_l{layer}"] = (gates * hidden,)
+    shapes["model.head.weight"] = (vocab, hidden)
+    shapes["model.head.bias"] = (vocab,)
+    return shapes
+
+
+def tensor_problem(entries: Mapping, description: Mapping, data_length: int) -> str | None:
+    """Why the tensors listed in a header do not fit the (checked) description, or None.
+
+    Model weights must have exactly the described names, shapes and dtype; anything else
+    (optimizer state, training weights, RNG, a carried state) is bounded by a few times the
+    model's size. Every byte range must lie inside the file and match its dtype and shape.
+    """
+    expected = model_shapes(description)
+    if len(entries) > 5 * len(expected) + 16:
+        return "it holds far more tensors than a model of this size has"
+    model_bytes = sum(_elements(shape) for shape in expected.values()) * DTYPE_BYTES[MODEL_DTYPE]
+    extra_bytes, extra_count = 0, 0
+    for name, entry in entries.items():
+        if not isinstance(entry, dict):
+            return f"{str(name)[:40]!r} is not a tensor"
+        dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+        label = str(name)[:40]
+        if dtype not in DTYPE_BYTES:
+            return f"{label} has an unknown number type"
+        if not isinstance(shape, list) or len(shape) > 8 or not all(map(_whole, shape)):
+            return f"{label} has no proper shape"
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_whole, offsets))):
+            return f"{label} has no proper place in the file"
+        nbytes = _elements(shape) * DTYPE_BYTES[dtype]
+        if offsets[0] > offsets[1] or offsets[1] > data_length:
+            return f"{label} lies past the end of the file (is it truncated?)"
+        if offsets[1] - offsets[0] != nbytes:
+            return f"{label}'s bytes do not match its shape"
+        if name in expected:
+            if tuple(shape) != expected[name]:
+                return f"{label} is {_size(shape)}; the description needs {_size(expected[name])}"
+            if dtype != MODEL_DTYPE:
+                return f"{label} holds {dtype} numbers, not {MODEL_DTYPE}"
+        else:
+            extra_count += 1
+            extra_bytes += nbytes
+    missing = [name for name in expected if name not in entries]
+    if missing:
+        return f"{missing[0]} is missing"
+    if extra_count > 4 * len(expected) + 16 or extra_bytes > 4 * model_bytes + EXTRA_SLACK_BYTES:
+        return "it holds far more training state than a model of this size has"
+    return None
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _elements(shape) -> int:
+    count = 1
+    for size in shape:
+        count *= size
+    return count
+
+
+def _size(shape) -> str:
+    return " x ".join(f"{size:,}" for size in shape) or "a single number"
