@@ -23,14 +23,13 @@ from charrnn.checkpoint_header import (
     MAX_HEADER_BYTES,
     CheckpointError,
     Header,
-    read_checked_header,
+    read_index,
 )
 from charrnn.model import CharRNN, ModelConfig
 from charrnn.tokens import Vocabulary
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 CHECKPOINT_JSON = "checkpoint.json"
-MAX_CHECKPOINT_BYTES = 2 * 1024**3
 OUT_OF_MEMORY = (
     "The server has not enough free memory to load this model right now. Try again in a "
     "minute; if it happens again, use a smaller model."
@@ -155,17 +154,6 @@ def read_header(path: Path, max_header_bytes: int = MAX_HEADER_BYTES) -> dict:
         raise CheckpointError(f"No checkpoint found at {path.name}. Train the run first.")
     with open(path, "rb") as handle:
         return read_index(handle, max_header_bytes).meta
-
-
-def read_index(handle: BinaryIO, max_header_bytes: int = MAX_HEADER_BYTES) -> Header:
-    """An open checkpoint's checked header: description, tensor entries, where data starts."""
-    size = os.fstat(handle.fileno()).st_size
-    if size > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(
-            f"The checkpoint is {size / 1e9:.1f} GB, larger than the 2 GB a charrnn model can be."
-        )
-    handle.seek(0)
-    return read_checked_header(handle, size, max_header_bytes)
 
 
 def load_checkpoint(

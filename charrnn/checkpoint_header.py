@@ -7,6 +7,7 @@ model's description. Both are checked against the server's limits and against ea
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -14,12 +15,16 @@ from typing import BinaryIO
 from charrnn.limits import GATES, MAX_VOCABULARY, model_problem
 
 FORMAT = "charrnn-checkpoint-1"
+MAX_CHECKPOINT_BYTES = 2 * 1024**3
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # a checkpoint this server wrote (long epoch lists)
 MAX_UPLOAD_HEADER_BYTES = 16 * 1024 * 1024  # an uploaded one: parsing costs ~5x in memory
 MAX_TOKEN_CHARS = 32  # the longest token a tokenizer makes is a bracket atom of 18
 EXTRA_SLACK_BYTES = 16 * 1024 * 1024  # RNG states and a carried hidden state
 DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "U8": 1, "BOOL": 1}
 MODEL_DTYPE = "F32"
+# Header fields only a resumed run reads; an uploaded run is never resumed.
+RESUME_ONLY = ("optimizer_param_groups", "epoch_batches", "offsets", "average_updates")
+COPY_CHUNK = 1024 * 1024
 
 
 class CheckpointError(ValueError):
@@ -35,10 +40,16 @@ class Header:
     data_start: int  # offsets are counted from here
 
 
-def read_checked_header(handle: BinaryIO, size: int, max_header_bytes: int) -> Header:
-    """Read a safetensors header from ``handle`` (a file of ``size`` bytes) and check all of it:
-    our format, the description against the limits, and every tensor against the description.
+def read_index(handle: BinaryIO, max_header_bytes: int = MAX_HEADER_BYTES) -> Header:
+    """Read the header of the open checkpoint ``handle`` and check all of it: our format, the
+    description against the server's limits, and every tensor against the description.
     """
+    size = os.fstat(handle.fileno()).st_size
+    if size > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(
+            f"The checkpoint is {size / 1e9:.1f} GB, larger than the 2 GB a charrnn model can be."
+        )
+    handle.seek(0)
     start = handle.read(8)
     if len(start) < 8:
         raise CheckpointError("The checkpoint file is truncated or empty.")
@@ -67,6 +78,39 @@ def read_checked_header(handle: BinaryIO, size: int, max_header_bytes: int) -> H
             "Upload the model unchanged, as the Download button gave it."
         )
     return Header(meta, header, 8 + length)
+
+
+def write_model_only(
+    source: BinaryIO, out: BinaryIO, max_header_bytes: int = MAX_HEADER_BYTES
+) -> dict:
+    """Write the checkpoint ``source`` to ``out`` with the model's weights only (no optimizer
+    state, training weights, RNG or carried state) and without the resume-only fields; the
+    bytes are copied a megabyte at a time. Returns the description written."""
+    index = read_index(source, max_header_bytes)
+    meta = {key: value for key, value in index.meta.items() if key not in RESUME_ONLY}
+    entries = index.entries
+    names = [name for name in entries if name.startswith("model.")]
+    names.sort(key=lambda name: entries[name]["data_offsets"][0])
+    header: dict = {"__metadata__": {"charrnn": json.dumps(meta, ensure_ascii=False)}}
+    offset = 0
+    for name in names:
+        begin, end = entries[name]["data_offsets"]
+        header[name] = {**entries[name], "data_offsets": [offset, offset + end - begin]}
+        offset += end - begin
+    raw = json.dumps(header, ensure_ascii=False).encode("utf-8")
+    raw += b" " * (-len(raw) % 8)  # the data starts 8-byte aligned, as safetensors writes it
+    out.write(len(raw).to_bytes(8, "little") + raw)
+    for name in names:
+        begin, end = entries[name]["data_offsets"]
+        source.seek(index.data_start + begin)
+        left = end - begin
+        while left:
+            chunk = source.read(min(left, COPY_CHUNK))
+            if not chunk:
+                raise CheckpointError("The checkpoint file is truncated. Use an earlier copy.")
+            out.write(chunk)
+            left -= len(chunk)
+    return meta
 
 
 def _not_ours(start: bytes) -> str:
