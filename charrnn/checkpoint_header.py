@@ -17,7 +17,7 @@ from charrnn.limits import GATES, MAX_VOCABULARY, model_problem
 FORMAT = "charrnn-checkpoint-1"
 MAX_CHECKPOINT_BYTES = 2 * 1024**3
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # a checkpoint this server wrote (long epoch lists)
-MAX_UPLOAD_HEADER_BYTES = 16 * 1024 * 1024  # an uploaded one: parsing costs ~5x in memory
+MAX_UPLOAD_HEADER_BYTES = 8 * 1024 * 1024  # an uploaded one: parsing costs up to ~10x
 MAX_TOKEN_CHARS = 32  # the longest token a tokenizer makes is a bracket atom of 18
 EXTRA_SLACK_BYTES = 16 * 1024 * 1024  # RNG states and a carried hidden state
 DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "U8": 1, "BOOL": 1}

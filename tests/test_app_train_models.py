@@ -304,3 +304,18 @@ def test_models_upload_of_a_zip_bomb_is_refused(app):
     upload(app, buffer.getvalue())
     assert "limit" in texts(app.error)
     assert workspace(app).runs() == []
+
+
+def test_models_upload_of_a_huge_description_shows_a_plain_message(app):
+    from test_hostile_models import huge_description_zip  # 3 x 4096 LSTM in ~500 bytes
+
+    space = workspace(app)
+    open_page(app, "models")
+    upload(app, huge_description_zip())
+    assert not app.exception
+    message = texts(app.error)
+    assert "larger than this server accepts" in message and "4,096 hidden size" in message
+    assert "Traceback" not in message and space.runs() == []
+    good = export_run(space.run_dir(finished_run(space, "good")))
+    upload(app, good, "good.zip")  # the page still works
+    assert "Added" in texts(app.success)
