@@ -319,3 +319,18 @@ def test_models_upload_of_a_huge_description_shows_a_plain_message(app):
     good = export_run(space.run_dir(finished_run(space, "good")))
     upload(app, good, "good.zip")  # the page still works
     assert "Added" in texts(app.success)
+
+
+@pytest.mark.parametrize("page", ["generate", "inside"])
+def test_a_model_the_server_cannot_load_is_a_plain_message(app, page):
+    from test_hostile_models import HOSTILE_CHECKPOINTS
+
+    space = workspace(app)
+    run_id = finished_run(space, "too big")
+    space.update_settings(run=run_id)
+    huge = HOSTILE_CHECKPOINTS["a huge description"][0]()  # as if it had been trained so
+    (space.run_dir(run_id) / CHECKPOINT_FILE).write_bytes(huge)
+    open_page(app, page)
+    assert "This model cannot be loaded. This model is larger than this server accepts" in texts(
+        app.error
+    )
