@@ -22,6 +22,7 @@ MAX_TOKEN_CHARS = 32  # the longest token a tokenizer makes is a bracket atom of
 EXTRA_SLACK_BYTES = 16 * 1024 * 1024  # RNG states and a carried hidden state
 DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "U8": 1, "BOOL": 1}
 MODEL_DTYPE = "F32"
+SIZE_FIELDS = ("vocab_size", "embedding_size", "hidden_size", "layers")
 # Header fields only a resumed run reads; an uploaded run is never resumed.
 RESUME_ONLY = ("optimizer_param_groups", "epoch_batches", "offsets", "average_updates")
 COPY_CHUNK = 1024 * 1024
@@ -127,8 +128,11 @@ def description_check(meta: Mapping) -> None:
     description, vocabulary = meta.get("model_config"), meta.get("vocabulary")
     if not isinstance(description, dict) or not isinstance(vocabulary, dict):
         raise CheckpointError("The checkpoint's description is damaged: a part is missing.")
-    if any(isinstance(value, bool) for value in description.values()):
-        raise CheckpointError("The checkpoint's description is damaged: a size is not a number.")
+    sizes = [description.get(name) for name in SIZE_FIELDS]
+    if not all(isinstance(size, int) and _whole(size) and size > 0 for size in sizes):
+        raise CheckpointError(
+            "The checkpoint's description is damaged: a size is not a positive whole number."
+        )
     if description.get("cell") not in GATES:
         raise CheckpointError(
             f"The checkpoint's description is damaged: cell must be one of {', '.join(GATES)}."

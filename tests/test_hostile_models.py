@@ -111,6 +111,14 @@ HOSTILE_CHECKPOINTS = {  # name -> (the file, what the message says)
         lambda: safetensors_bytes(description(10_000, hidden_size=2048, embedding_size=1024), {}),
         "larger than this server accepts: it would have",
     ),
+    "no layers": (
+        lambda: safetensors_bytes(description(layers=0), {}),
+        "damaged: a size is not a positive whole number",
+    ),
+    "a size that is true": (
+        lambda: safetensors_bytes(description(layers=True), {}),
+        "damaged: a size is not a positive whole number",
+    ),
     "a weight larger than described": (
         lambda: lying(
             **{
