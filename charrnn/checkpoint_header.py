@@ -76,7 +76,7 @@ def read_index(handle: BinaryIO, max_header_bytes: int = MAX_HEADER_BYTES) -> He
     if problem:
         raise CheckpointError(
             f"The checkpoint's weights do not fit its model description ({problem}). "
-            "Upload the model unchanged, as the Download button gave it."
+            "Use the model file exactly as charrnn saved it (or as Download gave it)."
         )
     return Header(meta, header, 8 + length)
 
@@ -96,7 +96,12 @@ def write_model_only(
     offset = 0
     for name in names:
         begin, end = entries[name]["data_offsets"]
-        header[name] = {**entries[name], "data_offsets": [offset, offset + end - begin]}
+        dtype, shape = entries[name]["dtype"], entries[name]["shape"]
+        header[name] = {
+            "dtype": dtype,
+            "shape": shape,
+            "data_offsets": [offset, offset + end - begin],
+        }
         offset += end - begin
     raw = json.dumps(header, ensure_ascii=False).encode("utf-8")
     raw += b" " * (-len(raw) % 8)  # the data starts 8-byte aligned, as safetensors writes it
@@ -129,7 +134,7 @@ def description_check(meta: Mapping) -> None:
     if not isinstance(description, dict) or not isinstance(vocabulary, dict):
         raise CheckpointError("The checkpoint's description is damaged: a part is missing.")
     sizes = [description.get(name) for name in SIZE_FIELDS]
-    if not all(isinstance(size, int) and _whole(size) and size > 0 for size in sizes):
+    if not all(_whole(size) and size > 0 for size in sizes):
         raise CheckpointError(
             "The checkpoint's description is damaged: a size is not a positive whole number."
         )
@@ -140,8 +145,8 @@ def description_check(meta: Mapping) -> None:
     problem = model_problem(description)
     if problem:
         raise CheckpointError(
-            f"This model is larger than this server accepts: {problem}. Upload a smaller "
-            "model (every size on the Train page fits)."
+            f"This model is larger than this server accepts: {problem}. Use a smaller model, "
+            "or train one here."
         )
     tokens = vocabulary.get("tokens")
     if not isinstance(tokens, list) or len(tokens) > MAX_VOCABULARY:
