@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from charrnn import inside
-from charrnn.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
+from charrnn.checkpoint import CHECKPOINT_FILE, OUT_OF_MEMORY, CheckpointError, load_checkpoint
 from charrnn.jobs import JobRunner
 from charrnn.report import escape_markdown, run_labels
 from charrnn.runs import (
@@ -159,8 +159,11 @@ def has_saved_model(space: Workspace, run_id: str) -> bool:
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model…")
 def _load_model(folder: str, modified: float):
-    """A run's model, vocabulary and step; ``modified`` (the file's mtime) renews the cache."""
-    checkpoint = load_checkpoint(Path(folder))
+    """A run's model, vocabulary and step; ``modified`` (the file's mtime) renews the cache.
+
+    Only the weights are read (no optimizer state), after the checkpoint's header is checked.
+    """
+    checkpoint = load_checkpoint(Path(folder), training_state=False)
     return checkpoint.model, checkpoint.vocabulary, checkpoint.step
 
 
@@ -171,6 +174,8 @@ def load_run_model(space: Workspace, run_id: str):
         return _load_model(str(folder), (folder / CHECKPOINT_FILE).stat().st_mtime)
     except (CheckpointError, RunError) as error:
         st.error(f"This model cannot be loaded. {error}")
+    except MemoryError:  # anything the checkpoint's loading did not turn into a message
+        st.error(f"This model cannot be loaded. {OUT_OF_MEMORY}")
     except OSError:
         st.error("This run's saved model has just gone away (deleted?). Pick another run.")
     return None

@@ -12,22 +12,28 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
 
+from charrnn.checkpoint_header import (
+    FORMAT,
+    MAX_HEADER_BYTES,
+    CheckpointError,
+    Header,
+    read_index,
+)
 from charrnn.model import CharRNN, ModelConfig
 from charrnn.tokens import Vocabulary
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 CHECKPOINT_JSON = "checkpoint.json"
-FORMAT = "charrnn-checkpoint-1"
-MAX_CHECKPOINT_BYTES = 2 * 1024**3
-
-
-class CheckpointError(ValueError):
-    """A file is not a checkpoint this app can load; the message says why and what to do."""
+OUT_OF_MEMORY = (
+    "The server has not enough free memory to load this model right now. Try again in a "
+    "minute; if it happens again, use a smaller model."
+)
 
 
 DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)  # no space left; disk quota used up
@@ -137,81 +143,89 @@ def save_checkpoint(
     return path
 
 
-def read_header(path: Path) -> dict:
-    """The JSON header of a checkpoint file, checked to be ours; raises CheckpointError."""
+def read_header(path: Path, max_header_bytes: int = MAX_HEADER_BYTES) -> dict:
+    """The JSON header of a checkpoint file, checked to be ours and to describe a model this
+    server accepts, with tensors that fit it (all read from the header: nothing is allocated).
+    Raises CheckpointError."""
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT_FILE
     if not path.is_file():
         raise CheckpointError(f"No checkpoint found at {path.name}. Train the run first.")
-    size = path.stat().st_size
-    if size > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(
-            f"The checkpoint is {size / 1e9:.1f} GB, larger than the 2 GB a charrnn model can be."
-        )
     with open(path, "rb") as handle:
-        start = handle.read(8)
-        if len(start) < 8:
-            raise CheckpointError("The checkpoint file is truncated or empty.")
-        length = int.from_bytes(start, "little")
-        if length <= 0 or length > min(size - 8, 100 * 1024 * 1024):
-            raise CheckpointError(_not_ours(start))
-        try:
-            header = json.loads(handle.read(length))
-        except ValueError:
-            raise CheckpointError(_not_ours(start)) from None
-    try:  # a valid safetensors file, but is it ours?
-        meta = json.loads(header["__metadata__"]["charrnn"])
-    except (ValueError, KeyError, TypeError):
-        meta = None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError("This safetensors file was not written by charrnn.")
-    return meta
+        return read_index(handle, max_header_bytes).meta
 
 
-def _not_ours(start: bytes) -> str:
-    if start[:1] == b"\x80" or start[:2] == b"PK":
-        return (
-            "This file is a Python pickle or a zip (such as a torch.save file), not a charrnn "
-            "checkpoint. For safety the app never opens pickles: export the model from charrnn."
-        )
-    return "This is not a charrnn checkpoint (it is not a valid safetensors file)."
+def load_checkpoint(
+    path: Path,
+    device: torch.device | str = "cpu",
+    *,
+    training_state: bool = True,
+    max_header_bytes: int = MAX_HEADER_BYTES,
+) -> Checkpoint:
+    """Load a checkpoint written by `save_checkpoint`; anything else raises CheckpointError.
 
-
-def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> Checkpoint:
-    """Load a checkpoint written by `save_checkpoint`; anything else raises CheckpointError."""
+    Its header is checked first (`read_index`), so nothing it describes is allocated before
+    it is known to fit; ``training_state=False`` reads the model's weights only (no optimizer
+    state, RNG, carried state). Running out of memory is a CheckpointError too.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT_FILE
-    header = read_header(path)
     try:
-        config = ModelConfig.from_json(header["model_config"])
-        vocabulary = Vocabulary.from_json(header["vocabulary"])
+        with open(path, "rb") as handle:  # one open file: a save meanwhile changes nothing here
+            index = read_index(handle, max_header_bytes)
+            config = ModelConfig.from_json(index.meta["model_config"])
+            vocabulary = Vocabulary.from_json(index.meta["vocabulary"])
+            model = _read_weights(handle, index, config)
+        rest = _read_training_state(path) if training_state else {}
+    except FileNotFoundError:
+        raise CheckpointError(f"No checkpoint found at {path.name}. Train the run first.") from None
     except (KeyError, TypeError, ValueError) as error:
+        if isinstance(error, CheckpointError):
+            raise
         raise CheckpointError(f"The checkpoint's description is damaged: {error}.") from None
-    if vocabulary.size != config.vocab_size:
-        raise CheckpointError("The checkpoint's vocabulary does not match its model size.")
+    except MemoryError:
+        raise CheckpointError(OUT_OF_MEMORY) from None
+    except RuntimeError as error:
+        if _out_of_memory(error):
+            raise CheckpointError(OUT_OF_MEMORY) from None
+        raise
+    info = {k: v for k, v in index.meta.items() if k not in ("model_config", "vocabulary")}
+    return Checkpoint(model.to(device), vocabulary, info, rest)
+
+
+@torch.no_grad()
+def _read_weights(handle: BinaryIO, index: Header, config: ModelConfig) -> CharRNN:
+    """A fresh model whose weights are read from the file straight into place (no copy)."""
+    model = CharRNN(config)
+    for name, weight in model.state_dict().items():
+        begin, end = index.entries[f"model.{name}"]["data_offsets"]  # checked against config
+        handle.seek(index.data_start + begin)
+        if handle.readinto(memoryview(weight.numpy()).cast("B")) != end - begin:
+            raise CheckpointError("The checkpoint file is truncated. Use an earlier copy.")
+        if not torch.isfinite(weight).all():
+            raise CheckpointError("The checkpoint's weights contain NaN or infinity.")
+    return model
+
+
+def _read_training_state(path: Path) -> dict[str, torch.Tensor]:
+    """Everything but the model's weights: optimizer state, training weights, RNG, carry."""
     try:
-        tensors = load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, RuntimeError) as error:
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            names = [name for name in handle.keys() if not name.startswith("model.")]
+            return {name: handle.get_tensor(name).clone() for name in names}
+    except (SafetensorError, OSError) as error:
         raise CheckpointError(
             f"The checkpoint file is damaged or truncated ({error}). "
             "Use an earlier copy or train again."
         ) from None
-    model = CharRNN(config)
-    weights = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
-    try:
-        model.load_state_dict(weights, strict=True)
-    except RuntimeError as error:
-        first = str(error).splitlines()[0]
-        raise CheckpointError(
-            f"The checkpoint's weights do not fit its model description ({first})."
-        ) from None
-    if not all(torch.isfinite(w).all() for w in weights.values()):
-        raise CheckpointError("The checkpoint's weights contain NaN or infinity.")
-    info = {k: v for k, v in header.items() if k not in ("model_config", "vocabulary")}
-    rest = {k: v for k, v in tensors.items() if not k.startswith("model.")}
-    return Checkpoint(model.to(device), vocabulary, info, rest)
+
+
+def _out_of_memory(error: RuntimeError) -> bool:
+    """Whether torch failed to allocate (it raises RuntimeError, not MemoryError, for that)."""
+    text = str(error)
+    return "can't allocate memory" in text or "DefaultCPUAllocator" in text
 
 
 def optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list]:

@@ -304,3 +304,33 @@ def test_models_upload_of_a_zip_bomb_is_refused(app):
     upload(app, buffer.getvalue())
     assert "limit" in texts(app.error)
     assert workspace(app).runs() == []
+
+
+def test_models_upload_of_a_huge_description_shows_a_plain_message(app):
+    from test_hostile_models import huge_description_zip  # 3 x 4096 LSTM in ~500 bytes
+
+    space = workspace(app)
+    open_page(app, "models")
+    upload(app, huge_description_zip())
+    assert not app.exception
+    message = texts(app.error)
+    assert "larger than this server accepts" in message and "4,096 hidden size" in message
+    assert "Traceback" not in message and space.runs() == []
+    good = export_run(space.run_dir(finished_run(space, "good")))
+    upload(app, good, "good.zip")  # the page still works
+    assert "Added" in texts(app.success)
+
+
+@pytest.mark.parametrize("page", ["generate", "inside"])
+def test_a_model_the_server_cannot_load_is_a_plain_message(app, page):
+    from test_hostile_models import HOSTILE_CHECKPOINTS
+
+    space = workspace(app)
+    run_id = finished_run(space, "too big")
+    space.update_settings(run=run_id)
+    huge = HOSTILE_CHECKPOINTS["a huge description"][0]()  # as if it had been trained so
+    (space.run_dir(run_id) / CHECKPOINT_FILE).write_bytes(huge)
+    open_page(app, page)
+    assert "This model cannot be loaded. This model is larger than this server accepts" in texts(
+        app.error
+    )
