@@ -153,6 +153,11 @@ TASKS = {
 }
 
 
+# glibc reserves 64 MB of address space per thread for its allocator: capped, so that a
+# worker's memory limit counts memory, not reservations (16 threads: 2.0 GB -> 1.2 GB).
+ARENAS = os.environ.get("MALLOC_ARENA_MAX", "2")
+
+
 class WorkerProcess:
     """A training worker in a fresh Python process, with multiprocessing's Process methods.
 
@@ -176,7 +181,7 @@ class WorkerProcess:
         arguments = [str(run_dir), str(threads), str(os.getpid()), str(float(memory_mb or 0))]
         self.popen = subprocess.Popen(
             [sys.executable, "-c", code, *arguments],
-            env={**os.environ, "PYTHONPATH": path},
+            env={**os.environ, "PYTHONPATH": path, "MALLOC_ARENA_MAX": ARENAS},
             stdin=subprocess.DEVNULL,
         )
         self.pid = self.popen.pid

@@ -66,8 +66,8 @@ def memory_message(template: str = MEMORY_MESSAGE) -> str:
 
 
 def process_identity(pid: int) -> str | None:
-    """What tells this process apart from a later one with the same pid: the machine's boot
-    and the process's start time (from /proc). None when there is no such process (or it
+    """What tells this process apart from a later one with the same pid: the machine's boot,
+    the pid and the process's start time (from /proc). None when there is no such process (or it
     has ended and waits to be collected)."""
     try:
         stat = Path(f"/proc/{int(pid)}/stat").read_text()
@@ -77,4 +77,4 @@ def process_identity(pid: int) -> str | None:
     fields = stat[stat.rfind(")") + 2 :].split()  # after "pid (name) "; a name may hold spaces
     if fields[0] in ("Z", "X"):  # ended, not yet collected by its parent: gone for us
         return None
-    return f"{boot}:{fields[19]}"  # field 22 of stat: start time in clock ticks since boot
+    return f"{boot}:{pid}:{fields[19]}"  # field 22: start time in clock ticks since boot

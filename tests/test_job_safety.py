@@ -15,11 +15,19 @@ import threading
 import time
 from pathlib import Path
 
-from test_runs import make_run, wait_for
+import pytest
+from test_runs import TOY, make_run, wait_for
 
 from charrnn import assessment
 from charrnn.jobs import JobRunner
-from charrnn.runfiles import read_status, update_status
+from charrnn.newrun import new_run_config, planned_budget
+from charrnn.numpy_train import (
+    SPEED_MAX_HIDDEN,
+    SPEED_SAMPLE_CHARACTERS,
+    _speed_sample,
+    corpus_engine_speeds,
+)
+from charrnn.runfiles import RunError, read_status, update_status
 from charrnn.runs import mark_interrupted
 from charrnn.worker_start import memory_message, out_of_memory, process_identity
 
@@ -127,6 +135,7 @@ def test_a_process_identity_changes_with_the_process():
     assert process_identity(os.getpid()) == process_identity(os.getpid())
     assert process_identity(child.pid) is None
     assert process_identity(os.getppid()) != process_identity(os.getpid())
+    assert process_identity(os.getpid()).split(":")[1] == str(os.getpid())
 
 
 # ----- status writes never lose one another -----------------------------------------------------
@@ -207,3 +216,23 @@ def test_allocation_errors_are_recognised():
     assert not out_of_memory(RuntimeError("size mismatch"))
     assert not out_of_memory(ValueError("out of memory"))  # a bug, not an allocation
     assert "Choose a smaller model or batch" in memory_message()
+
+
+# ----- a run's budget, checked before it starts ---------------------------------------------------
+def test_an_over_budget_run_is_refused_saying_what_fits(space):
+    train = dict(batch_size=512, sequence_length=512)
+    model = {"cell": "lstm", "layers": 3, "hidden_size": 512, "embedding_size": 128}
+    with pytest.raises(RunError, match="batch size of at most"):
+        new_run_config(space, TOY, "medium", model, train)
+    planned = planned_budget(space, TOY, "medium", model, train)
+    assert planned.problem and "batch size of at most" in planned.problem
+    assert planned_budget(space, TOY, "tiny").problem is None
+
+
+def test_the_speed_comparison_reads_only_the_start_of_a_large_upload(space):
+    text = ("the quick brown fox jumps over the lazy dog\n" * 200_000).encode()  # 8.8 MB
+    reference = space.save_corpus(text, "big.txt", 20 * 2**20)
+    corpus = {"reference": reference, "name": "big.txt", "kind": "text"}
+    assert len(_speed_sample(corpus)) == SPEED_SAMPLE_CHARACTERS  # not 8.8 million
+    speeds = corpus_engine_speeds(corpus, 4096, seconds=60)  # at most SPEED_MAX_SECONDS each
+    assert speeds["hidden_size"] == SPEED_MAX_HIDDEN
