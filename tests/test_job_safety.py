@@ -13,10 +13,11 @@ import sys
 import textwrap
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from test_runs import TOY, make_run, wait_for
+from test_runs import TOY, make_run, quick_train, wait_for
 
 from charrnn import assessment
 from charrnn.jobs import JobRunner
@@ -28,7 +29,8 @@ from charrnn.numpy_train import (
     corpus_engine_speeds,
 )
 from charrnn.runfiles import RunError, read_status, update_status
-from charrnn.runs import mark_interrupted
+from charrnn.runs import Workspace, mark_interrupted, new_workspace
+from charrnn.settings import ServerSettings
 from charrnn.worker_start import memory_message, out_of_memory, process_identity
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -236,3 +238,27 @@ def test_the_speed_comparison_reads_only_the_start_of_a_large_upload(space):
     assert len(_speed_sample(corpus)) == SPEED_SAMPLE_CHARACTERS  # not 8.8 million
     speeds = corpus_engine_speeds(corpus, 4096, seconds=60)  # at most SPEED_MAX_SECONDS each
     assert speeds["hidden_size"] == SPEED_MAX_HIDDEN
+
+
+def test_a_run_past_the_workers_memory_fails_alone_with_a_plain_reason(root, space):
+    """A run the budget would refuse (created on a server without a limit) trains under a
+    1.5 GB limit: it fails saying why, and the neighbour's run goes on to the end."""
+    unlimited = Workspace(space.token, root, ServerSettings(home=root, worker_memory_mb=0))
+    huge = {"cell": "lstm", "layers": 2, "hidden_size": 1024, "embedding_size": 64}
+    config = new_run_config(unlimited, TOY, "small", huge, quick_train(batch_size=256))
+    greedy = unlimited.create_run(
+        "greedy", replace(config, train=replace(config.train, sequence_length=256))
+    )
+    neighbour = Workspace(new_workspace(root), root)
+    modest = make_run(neighbour, "modest", steps=40)
+    runner = JobRunner(max_workers=2, poll_seconds=0.1, worker_memory_mb=1536)
+    try:
+        runner.submit(space.run_dir(greedy))
+        runner.submit(neighbour.run_dir(modest))
+        wait_for(lambda: space.summary(greedy).status == "failed", seconds=120)
+        assert space.summary(greedy).error.startswith(
+            "This run needed more memory than the server allows each run (1.5 GB)."
+        )
+        wait_for(lambda: neighbour.summary(modest).status == "finished", seconds=120)
+    finally:
+        runner.shutdown()
