@@ -179,8 +179,10 @@ def budget_text(budget: RunBudget) -> str:
     """One line for the Train page: the model's size and its memory against the allowance."""
     if budget.parameters is None or budget.memory is None:
         return "This model is larger than this server accepts."
+    count = budget.parameters
+    size = f"{count / 1e6:.1f} million" if count >= 1e6 else f"{round(count, -3):,}"
     text = (
-        f"This model has {budget.parameters:,} numbers (parameters) and needs about "
+        f"This model has about {size} numbers (parameters) and needs about "
         f"{size_text(budget.memory)} of memory while training"
     )
     if budget.allowed is None:
