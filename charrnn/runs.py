@@ -352,7 +352,8 @@ def mark_interrupted(root: Path | None = None) -> int:
         with status_lock(folder):
             status = read_status(folder)
             if status.get("status") in ACTIVE and not _pid_alive(status):
-                write_status(folder, **{**status, "status": "interrupted", "pid": None})
+                marked = {"status": "interrupted", "pid": None, "updated": time.time()}
+                write_status(folder, **{**status, **marked})
                 count += 1
         count += _mark_check_interrupted(folder)
     return count
