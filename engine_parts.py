@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from charrnn.numpy_train import corpus_engine_speeds
+from charrnn.numpy_train import SPEED_SAMPLE_CHARACTERS, corpus_engine_speeds
 
 
 @st.cache_data(max_entries=16, show_spinner="Timing both engines for a few seconds…")
@@ -41,7 +41,8 @@ def engine_choice(corpus: dict, preset: str, base: dict) -> str:
         right.metric("PyTorch", f"{speeds['torch']:,.0f} characters/s")
         st.caption(
             f"The same plain RNN ({speeds['hidden_size']} units, {speeds['sequence_length']} "
-            "characters per step, one thread each). For a model this small, hand-written NumPy "
+            f"characters per step, one thread each, on the first {SPEED_SAMPLE_CHARACTERS:,} "
+            "characters of the corpus). For a model this small, hand-written NumPy "
             "keeps up; what PyTorch gives is everything else: gradients without writing them "
             "(the NumPy engine has a hand-written backward pass for one cell type only), LSTM "
             "and GRU cells, "

@@ -63,6 +63,7 @@ def job_runner() -> JobRunner:
         per_workspace=settings.jobs_per_workspace,
         time_cap_seconds=settings.job_seconds,
         worker_nice=settings.worker_nice,
+        worker_memory_mb=settings.worker_memory_mb,
         housekeeping=housekeeping,
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from charrnn.checkpoint import atomic_write_text
+from charrnn.runfiles import status_lock
 
 REPORT_FILE, STATUS_FILE = "chemistry.json", "chemistry_status.json"
 ACTIVE = ("queued", "running")
@@ -58,8 +60,10 @@ def read_status(run_dir: Path) -> dict:
 
 
 def write_status(run_dir: Path, **values) -> None:
-    status = {**read_status(run_dir), **values, "updated": time.time()}
-    atomic_write_text(Path(run_dir) / STATUS_FILE, json.dumps(status, ensure_ascii=False))
+    """Change some fields of the check's status, under the run folder's status lock."""
+    with status_lock(Path(run_dir)):
+        status = {**read_status(run_dir), **values, "updated": time.time()}
+        atomic_write_text(Path(run_dir) / STATUS_FILE, json.dumps(status, ensure_ascii=False))
 
 
 def read_report(run_dir: Path) -> dict | None:
@@ -70,19 +74,16 @@ def read_report(run_dir: Path) -> dict | None:
 
 def request(run_dir: Path, settings: AssessmentSettings) -> None:
     """Record what the next check should do; the job runner then starts it."""
-    atomic_write_text(
-        Path(run_dir) / STATUS_FILE,
-        json.dumps(
-            {
-                "status": "queued",
-                "settings": asdict(settings),
-                "stage": "Waiting for a free worker",
-                "fraction": 0.0,
-                "error": None,
-                "updated": time.time(),
-            }
-        ),
-    )
+    status = {
+        "status": "queued",
+        "settings": asdict(settings),
+        "stage": "Waiting for a free worker",
+        "fraction": 0.0,
+        "error": None,
+        "updated": time.time(),
+    }
+    with status_lock(Path(run_dir)):
+        atomic_write_text(Path(run_dir) / STATUS_FILE, json.dumps(status))
 
 
 # ----- the job ---------------------------------------------------------------------------
@@ -90,11 +91,20 @@ def assess_worker(folder: str, threads: int) -> None:
     """Entry point of a worker process: the chemistry check of the run in ``folder``."""
     import torch
 
+    from charrnn.worker_start import (
+        CHECK_MEMORY_MESSAGE,
+        memory_message,
+        out_of_memory,
+        process_identity,
+    )
+
     torch.set_num_threads(max(1, threads))
+    write_status(Path(folder), pid=os.getpid(), process=process_identity(os.getpid()))
     try:
         run_assessment(Path(folder), threads)
     except Exception as error:  # shown to the user in plain words, never a traceback
-        write_status(Path(folder), status="failed", error=str(error) or type(error).__name__)
+        reason = memory_message(CHECK_MEMORY_MESSAGE) if out_of_memory(error) else str(error)
+        write_status(Path(folder), status="failed", pid=None, error=reason or type(error).__name__)
         raise SystemExit(1) from None
 
 
@@ -143,7 +153,7 @@ def run_assessment(run_dir: Path, threads: int = 1) -> dict:
         "training_properties": _training_rows(stats),
     }
     atomic_write_text(run_dir / REPORT_FILE, json.dumps(report, ensure_ascii=False))
-    write_status(run_dir, status="finished", stage="Done", fraction=1.0)
+    write_status(run_dir, status="finished", stage="Done", fraction=1.0, pid=None)
     return report
 
 

@@ -52,7 +52,6 @@ def _set_status(job: Job, **values) -> None:
     if job.task == "train":
         update_status(job.folder, **values)
     else:
-        values.pop("pid", None)
         assessment.write_status(job.folder, **values)
 
 
@@ -73,6 +72,7 @@ class JobRunner:
         per_workspace: int = 1,
         time_cap_seconds: float | None = None,
         worker_nice: int = 0,
+        worker_memory_mb: float = 0,
         housekeeping: Callable[[], None] | None = None,
         housekeeping_seconds: float = 3600.0,
     ):
@@ -80,6 +80,7 @@ class JobRunner:
         self.per_workspace = max(1, per_workspace)
         self.time_cap_seconds = time_cap_seconds
         self.worker_nice = worker_nice
+        self.worker_memory_mb = worker_memory_mb  # each worker's address space; 0: no limit
         self.queue: list[Job] = []
         self.running: dict[tuple[Path, str], Job] = {}
         self.durations: list[float] = []  # seconds of recent finished jobs, for wait estimates
@@ -88,6 +89,9 @@ class JobRunner:
         self.housekeeping, self.housekeeping_seconds = housekeeping, housekeeping_seconds
         self._housekept = time.monotonic()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a job was queued: start it now, not at the next poll
+        self._rounds_begun = self._rounds_done = 0  # so submit() can wait for the next round
+        self._round_done = threading.Condition(self.lock)
         self._thread = threading.Thread(target=self._loop, daemon=True, name="charrnn-jobs")
         self._thread.start()
         atexit.register(self.shutdown)  # workers end with the server, as daemons would
@@ -95,7 +99,11 @@ class JobRunner:
     # ----- what pages call ------------------------------------------------------------
     def submit(self, run_dir: Path, task: str = "train") -> int:
         """Queue a job (a new or interrupted run, a chemistry check); returns its place in
-        the queue (0: starting now)."""
+        the queue (0: starting now).
+
+        Workers are started by the runner's own thread, never the caller's: a worker dies
+        with the thread that started it, and a page's thread ends after each rerun.
+        """
         job = Job(Path(run_dir), task)
         with self.lock:
             ending = self.running.get(job.key)
@@ -109,7 +117,7 @@ class JobRunner:
                 status["note"] = None
             _set_status(job, **status)
             self.queue.append(job)
-            self._start_waiting()
+            self._next_round()
             return self.position(run_dir, task)
 
     def position(self, run_dir: Path, task: str = "train") -> int:
@@ -163,7 +171,17 @@ class JobRunner:
     def _busy(self, workspace: str) -> int:
         return sum(job.workspace == workspace for job in self.running.values())
 
+    def _next_round(self, timeout: float = 10.0) -> None:
+        """Wake the runner's thread and wait (the lock held by the caller) for its round."""
+        if threading.current_thread() is self._thread:
+            self._start_waiting()
+            return
+        target = self._rounds_begun + 1  # a round that begins after the caller's change
+        self._wake.set()
+        self._round_done.wait_for(lambda: self._rounds_done >= target, timeout)
+
     def _start_waiting(self) -> None:
+        """Start queued jobs that may run now: only ever on the runner's own thread."""
         with self.lock:
             for job in list(self.queue):
                 if len(self.running) >= self.max_workers:
@@ -174,7 +192,9 @@ class JobRunner:
                 # Never oversubscribe the cores: with the default cap, 1 thread per worker.
                 threads = max(1, (os.cpu_count() or 1) // self.max_workers)  # see settings
                 job.started = time.time()
-                job.process = WorkerProcess(job.folder, threads, job.task, self.worker_nice)
+                job.process = WorkerProcess(
+                    job.folder, threads, job.task, self.worker_nice, self.worker_memory_mb
+                )
                 self.running[job.key] = job
 
     def _reap(self) -> None:
@@ -222,12 +242,22 @@ class JobRunner:
             _set_status(job, status="stopped", pid=None)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.poll_seconds):
+        while not self._stop.is_set():
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            with self.lock:
+                self._rounds_begun += 1
+                this_round = self._rounds_begun
             try:
                 self._reap()
                 self._start_waiting()
             except Exception:  # e.g. a full disk: never let the server's only runner die
                 logging.getLogger(__name__).exception("the job runner's round failed")
+            with self.lock:
+                self._rounds_done = this_round
+                self._round_done.notify_all()
             if self.housekeeping and time.monotonic() - self._housekept > self.housekeeping_seconds:
                 self._housekept = time.monotonic()
                 try:
@@ -237,6 +267,7 @@ class JobRunner:
 
     def shutdown(self) -> None:
         self._stop.set()
+        self._wake.set()
         with self.lock:
             for job in self.running.values():
                 job.process.terminate()

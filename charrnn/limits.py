@@ -7,6 +7,7 @@ page) is checked here before a network is built, and a SMILES before RDKit parse
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 MAX_VOCABULARY = 10_000  # tokens (characters of a text, SMILES symbols)
 MAX_EMBEDDING = 1024
@@ -67,3 +68,123 @@ def model_problem(description: Mapping) -> str | None:
             f"{MAX_PARAMETERS:,}"
         )
     return None
+
+
+# ----- a run's budget: what training one model needs, checked before the run starts -------
+WORKER_BASE_MB = 1024  # a worker's address space after importing torch, RDKit and fcd_torch
+FLOAT_BYTES = 4
+# Numbers kept for the backward pass per token, layer and hidden unit (PyTorch's CPU
+# cells: gate inputs and outputs, cell and hidden states); measured by
+# benchmarks/run_memory.py, rounded up.
+ACTIVATION_NUMBERS = {"rnn": 4, "gru": 10, "lstm": 20}
+STEP_OVERHEAD_MB = 128  # what the first steps load and keep, whatever the size
+CORPUS_BYTES = 24  # per character (token) of the corpus while it is tokenised (8 kept)
+
+
+def training_memory(
+    cell: str,
+    vocab_size: int,
+    embedding_size: int,
+    hidden_size: int,
+    layers: int,
+    batch_size: int,
+    sequence_length: int,
+    corpus_characters: int = 0,
+) -> int:
+    """Bytes a training step needs beyond the worker itself, worked out without torch.
+
+    The weights with their gradients, Adam's two moments and a weight average (5 copies),
+    then what one step keeps for backpropagation: the embeddings, every layer's cells, the
+    output layer's input and the logits with their softmax and gradient. In float32; the
+    address space it adds, which the worker's memory limit counts (bfloat16 needs less).
+    The corpus, while it is turned into tokens, comes on top.
+    """
+    weights = 5 * parameter_count(cell, vocab_size, embedding_size, hidden_size, layers)
+    per_token = (
+        2 * embedding_size
+        + layers * hidden_size * ACTIVATION_NUMBERS[cell]
+        + 3 * hidden_size
+        + 4 * vocab_size
+    )
+    steps = FLOAT_BYTES * (weights + batch_size * sequence_length * per_token)
+    return steps + STEP_OVERHEAD_MB * 1024 * 1024 + CORPUS_BYTES * corpus_characters
+
+
+def memory_budget(worker_memory_mb: float) -> int | None:
+    """Bytes one run may use for training in a worker limited to ``worker_memory_mb`` (0:
+    no limit, None)."""
+    if not worker_memory_mb:
+        return None
+    return max(0, int((worker_memory_mb - WORKER_BASE_MB) * 1024 * 1024))
+
+
+def size_text(count: float) -> str:
+    """Bytes in words: "350 MB", "2.5 GB"."""
+    if count >= 1024**3:
+        return f"{count / 1024**3:.1f} GB"
+    return f"{max(1, round(count / 1024**2)):,} MB"
+
+
+@dataclass(frozen=True)
+class RunBudget:
+    """What a run would take (numbers in the model, bytes while training), what this server
+    allows each run (bytes, None: no memory limit) and, when it does not fit, why."""
+
+    parameters: int | None  # None when the model's description itself is refused
+    memory: int | None
+    allowed: int | None
+    problem: str | None = None
+
+
+def run_budget(
+    model: Mapping,
+    batch_size: int,
+    sequence_length: int,
+    allowed: int | None,
+    corpus_characters: int = 0,
+) -> RunBudget:
+    """Whether this server trains this model with this batch; when not, what would fit.
+
+    ``model`` holds ModelConfig's fields (vocab_size included); ``allowed`` is
+    memory_budget()'s bytes (None: only the model's own limits apply).
+    """
+    problem = model_problem(model)
+    if problem:
+        advice = "Lower the hidden size, the embedding size or the number of layers."
+        return RunBudget(None, None, allowed, f"This model is too large: {problem}. {advice}")
+    sizes = [model[name] for name in ("cell", "vocab_size", "embedding_size", "hidden_size")]
+
+    def needs(batch: int) -> int:
+        return training_memory(*sizes, model["layers"], batch, sequence_length, corpus_characters)
+
+    parameters, needed = parameter_count(*sizes, model["layers"]), needs(batch_size)
+    if allowed is None or needed <= allowed:
+        return RunBudget(parameters, needed, allowed)
+    fixed = needs(0)  # the weights, the corpus
+    batch = (allowed - fixed) // (needs(1) - fixed) if allowed > fixed else 0
+    advice = (
+        f"With this model and sequence length, a batch size of at most {batch:,} fits: lower "
+        "the batch size, the sequence length or the hidden size."
+        if batch >= 1
+        else "Even a batch of 1 does not fit: lower the hidden size or the number of layers."
+    )
+    problem = (
+        f"Training this would need about {size_text(needed)} of memory; this server allows "
+        f"each run {size_text(allowed)}. {advice}"
+    )
+    return RunBudget(parameters, needed, allowed, problem)
+
+
+def budget_text(budget: RunBudget) -> str:
+    """One line for the Train page: the model's size and its memory against the allowance."""
+    if budget.parameters is None or budget.memory is None:
+        return "This model is larger than this server accepts."
+    count = budget.parameters
+    size = f"{count / 1e6:.1f} million" if count >= 1e6 else f"{round(count, -3):,}"
+    text = (
+        f"This model has about {size} numbers (parameters) and needs about "
+        f"{size_text(budget.memory)} of memory while training"
+    )
+    if budget.allowed is None:
+        return text + "."
+    return text + f", of the {size_text(budget.allowed)} this server allows each run."

@@ -5,21 +5,26 @@ The corpus is read (and must belong to the workspace) so the vocabulary size is 
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from charrnn.checkpoint import read_header
-from charrnn.model import ModelConfig, preset_config
+from charrnn.checkpoint import CheckpointError, read_header
+from charrnn.limits import RunBudget, memory_budget, run_budget
+from charrnn.model import PRESETS, ModelConfig, preset_config
 from charrnn.runconfig import RunConfig, corpus_fingerprint, load_corpus, resolve_tokenizer
 from charrnn.runfiles import RunError
 from charrnn.tokens import Vocabulary, build_vocabulary
 from charrnn.train import TrainConfig
 
 if TYPE_CHECKING:
+    from charrnn.corpus import Corpus
     from charrnn.runs import Workspace
 
 DEFAULT_STEPS = {"tiny": 1500, "small": 3000, "medium": 5000}
 DEFAULT_CHEM_EVERY = {"tiny": 100, "small": 200, "medium": 250}
 MODEL_FIELDS = ("cell", "layers", "hidden_size", "embedding_size", "dropout")
+ASSUMED_VOCABULARY = 100  # the Train page's estimate, made without reading the corpus
 
 
 def new_run_config(
@@ -73,6 +78,7 @@ def new_run_config(
         overrides = {k: v for k, v in (model or {}).items() if k in MODEL_FIELDS}
         model_config = preset_config(preset, size, **overrides)
         preset_name, init_path = preset, None
+    check_budget(space, model_config, train_config, loaded)
     return RunConfig(
         corpus=reference,
         corpus_kind=loaded.kind,
@@ -84,4 +90,53 @@ def new_run_config(
         drop_invalid=bool(corpus.get("drop_invalid")),
         preset=preset_name,
         init_from=init_path,
+    )
+
+
+def check_budget(space: Workspace, model: ModelConfig, train: TrainConfig, corpus: Corpus) -> None:
+    """Refuse (RunError) a run past this server's limits, saying what would fit."""
+    characters = len(corpus.text) if corpus.kind != "smiles" else sum(map(len, corpus.lines))
+    budget = run_budget(
+        asdict(model),
+        train.batch_size,
+        train.sequence_length,
+        memory_budget(space.server_settings.worker_memory_mb),
+        characters,
+    )
+    if budget.problem:
+        raise RunError(budget.problem)
+
+
+def planned_budget(
+    space: Workspace,
+    corpus: dict,
+    preset: str,
+    model: dict | None = None,
+    train: dict | None = None,
+    init_from: str | None = None,
+) -> RunBudget:
+    """The Train page's estimate before Train is pressed, without reading the corpus: its
+    vocabulary is taken as ASSUMED_VOCABULARY characters and its size from the file's.
+
+    Train itself (new_run_config) checks the real figures.
+    """
+    values = {**PRESETS.get(preset, PRESETS["small"]), "vocab_size": ASSUMED_VOCABULARY}
+    values |= {k: v for k, v in (model or {}).items() if k in MODEL_FIELDS}
+    if init_from:
+        try:
+            values = dict(read_header(space.run_dir(init_from))["model_config"])
+        except (CheckpointError, RunError, KeyError, TypeError):
+            pass  # new_run_config says what is wrong when Train is pressed
+    defaults = TrainConfig()
+    reference = str(corpus.get("reference", ""))
+    try:
+        characters = 0 if reference.startswith("builtin:") else Path(reference).stat().st_size
+    except OSError:
+        characters = 0
+    return run_budget(
+        values,
+        int((train or {}).get("batch_size") or defaults.batch_size),
+        int((train or {}).get("sequence_length") or defaults.sequence_length),
+        memory_budget(space.server_settings.worker_memory_mb),
+        characters,
     )

@@ -32,6 +32,9 @@ from charrnn.tokens import PAD_ID
 from charrnn.train import TrainConfig, Trainer
 
 ADAGRAD_LEARNING_RATE = 0.1  # min-char-rnn's; a good start for NumPy runs
+SPEED_SAMPLE_CHARACTERS = 200_000  # the speed comparison reads no more of a corpus
+SPEED_MAX_HIDDEN = 512
+SPEED_MAX_SECONDS = 3.0  # per engine
 POSITION = ("step", "elapsed", "epoch", "base_learning_rate", "offsets", "epoch_batches")
 
 
@@ -248,23 +251,34 @@ def _torch_step(params: dict, learning_rate: float):
 
 def corpus_engine_speeds(corpus: dict, hidden_size: int, seconds: float = 1.5) -> dict:
     """`engine_speeds` on a corpus as the Corpus page describes it ({"reference", ...}),
-    on at most its first 200,000 tokens, one thread (the workshop setting)."""
-    from charrnn.runconfig import load_corpus, resolve_tokenizer, training_data
+    one thread (the workshop setting), bounded for a page: on its first
+    SPEED_SAMPLE_CHARACTERS characters as plain characters (an upload is read no further
+    and not parsed), a hidden size of at most SPEED_MAX_HIDDEN, at most SPEED_MAX_SECONDS
+    per engine."""
+    from charrnn.batches import prepare_data
 
-    loaded = load_corpus(
-        corpus["reference"],
-        smiles_column=corpus.get("smiles_column"),
-        drop_invalid=bool(corpus.get("drop_invalid")),
-    )
-    data = training_data(loaded, resolve_tokenizer("auto", loaded), TrainConfig())
-    stream = _token_stream(data)[:200_000]
+    data = prepare_data(_speed_sample(corpus))
+    hidden_size = max(1, min(int(hidden_size), SPEED_MAX_HIDDEN))
+    seconds = min(float(seconds), SPEED_MAX_SECONDS)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return engine_speeds(stream, data.vocabulary.size, hidden_size, seconds)
+        return engine_speeds(data, data.vocabulary.size, hidden_size, seconds)
     finally:
         torch.set_num_threads(threads)
         use_blas_threads(threads)
+
+
+def _speed_sample(corpus: dict) -> str:
+    """The first SPEED_SAMPLE_CHARACTERS characters of a corpus (built-ins are small)."""
+    from charrnn.runconfig import load_corpus
+
+    reference, most = str(corpus["reference"]), SPEED_SAMPLE_CHARACTERS
+    if reference.startswith("builtin:"):
+        loaded = load_corpus(reference)
+        return loaded.text[:most] if loaded.kind == "text" else "\n".join(loaded.lines)[:most]
+    with open(reference, "rb") as handle:
+        return handle.read(4 * most).decode("utf-8", errors="replace")[:most]
 
 
 def numpy_run_config(config):

@@ -7,15 +7,21 @@ generated.json the last samples the Generate page wrote with this run (so a refr
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from charrnn.checkpoint import DiskFullError, atomic_write_text
 
 STATUS_FILE, CONTROL_FILE, METRICS_FILE = "run.json", "control.json", "metrics.jsonl"
 GENERATED_FILE = "generated.json"
+STATUS_LOCK_FILE = ".status.lock"  # flock()ed while a status file is read, changed, written
+_status_guard = threading.Lock()  # the threads of one process take turns too
 
 
 class RunError(ValueError):
@@ -66,9 +72,29 @@ def _rewrite_in_place(path: Path, data: bytes) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def status_lock(folder: Path) -> Iterator[None]:
+    """Hold the folder's status lock: one reader-changer-writer at a time, in any process.
+
+    So the server's "stopped" and a worker's last "finished" cannot overwrite each other.
+    Without a lock file (a full disk, a folder removed meanwhile) the write goes unlocked.
+    """
+    with _status_guard:
+        try:
+            handle = open(Path(folder) / STATUS_LOCK_FILE, "a+b")
+        except OSError:
+            yield
+            return
+        with handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield  # closing the file releases the lock
+
+
 def update_status(folder: Path, **values) -> dict:
-    status = {**read_status(folder), **values, "updated": time.time()}
-    write_status(folder, **status)
+    """Change some fields of run.json, under the folder's status lock."""
+    with status_lock(folder):
+        status = {**read_status(folder), **values, "updated": time.time()}
+        write_status(folder, **status)
     return status
 
 

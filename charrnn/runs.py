@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from charrnn import assessment
 from charrnn.checkpoint import CHECKPOINT_FILE, atomic_write_bytes, atomic_write_text
 from charrnn.newrun import (  # noqa: F401 (kept importable from here)
     DEFAULT_CHEM_EVERY,
@@ -38,10 +39,12 @@ from charrnn.runfiles import (
     last_event,
     read_metrics,
     read_status,
+    status_lock,
     update_status,
     write_status,
 )
 from charrnn.settings import MB, ServerSettings, load_settings
+from charrnn.worker_start import process_identity
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 RUN_ID = re.compile(r"^r-[0-9a-f]{12}$")
@@ -335,25 +338,48 @@ def _walk(folder: Path) -> tuple[int, float]:
 
 
 def mark_interrupted(root: Path | None = None) -> int:
-    """After a server restart: runs left queued/running by a dead server become interrupted."""
+    """After a server restart: runs and chemistry checks left active by a dead server become
+    interrupted (a run resumable, a check to be run again). Returns how many were marked.
+
+    A job counts as still alive only when its process is the very one that wrote the
+    status: the same pid and the same start time (a pid alone may belong to another
+    process by now).
+    """
     count = 0
-    for status_file in Path(root or default_root()).glob(f"*/r-*/{STATUS_FILE}"):
-        folder = status_file.parent
-        status = read_status(folder)
-        pid = status.get("pid")
-        alive = bool(pid) and _pid_alive(int(pid))
-        if status.get("status") in ACTIVE and not alive:
-            update_status(folder, status="interrupted", pid=None)
-            count += 1
+    for folder in Path(root or default_root()).glob("*/r-*"):
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        with status_lock(folder):
+            status = read_status(folder)
+            if status.get("status") in ACTIVE and not _pid_alive(status):
+                marked = {"status": "interrupted", "pid": None, "updated": time.time()}
+                write_status(folder, **{**status, **marked})
+                count += 1
+        count += _mark_check_interrupted(folder)
     return count
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
+def _mark_check_interrupted(folder: Path) -> int:
+    """A chemistry check left queued or running by a dead server: 1 when it was marked."""
+    with status_lock(folder):
+        status = assessment.read_status(folder)
+        if status.get("status") not in assessment.ACTIVE or _pid_alive(status):
+            return 0
+    assessment.write_status(
+        folder,
+        status="interrupted",
+        pid=None,
+        error="The server restarted before this check finished. Run the check again.",
+    )
+    return 1
+
+
+def _pid_alive(status: dict) -> bool:
+    """Whether the process named in a status (its pid and start identity) still runs."""
+    pid, identity = status.get("pid"), status.get("process")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid < 1 or not identity:
         return False
-    return True
+    return process_identity(pid) == identity
 
 
 def has_model(run_dir: Path) -> bool:

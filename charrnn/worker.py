@@ -36,6 +36,7 @@ from charrnn.runconfig import (
 from charrnn.runfiles import METRICS_FILE, FileControl, RunError, read_metrics, update_status
 from charrnn.tokens import Vocabulary
 from charrnn.train import Trainer
+from charrnn.worker_start import memory_message, out_of_memory, process_identity
 
 
 def train_worker(folder: str, threads: int) -> None:
@@ -45,7 +46,8 @@ def train_worker(folder: str, threads: int) -> None:
     for stale in run_dir.glob(".checkpoint.*.tmp"):  # a killed worker's half-written save
         stale.unlink(missing_ok=True)  # (only this run's training worker writes those)
     control = FileControl(run_dir)  # listening before "running" invites messages
-    update_status(run_dir, status="running", pid=os.getpid(), error=None)
+    identity = process_identity(os.getpid())
+    update_status(run_dir, status="running", pid=os.getpid(), process=identity, error=None)
     try:
         config = read_run_config(run_dir)
 
@@ -63,7 +65,8 @@ def train_worker(folder: str, threads: int) -> None:
     except Exception as error:  # the worker's last word: shown to the user, never a traceback
         if is_disk_full(error) and not isinstance(error, DiskFullError):
             error = DiskFullError("the training progress")  # e.g. metrics.jsonl
-        update_status(run_dir, status="failed", pid=None, error=str(error) or type(error).__name__)
+        reason = memory_message() if out_of_memory(error) else str(error)
+        update_status(run_dir, status="failed", pid=None, error=reason or type(error).__name__)
         raise SystemExit(1) from None
 
 
@@ -150,25 +153,35 @@ TASKS = {
 }
 
 
+# glibc reserves 64 MB of address space per thread for its allocator: capped, so that a
+# worker's memory limit counts memory, not reservations (16 threads: 2.0 GB -> 1.2 GB).
+ARENAS = os.environ.get("MALLOC_ARENA_MAX", "2")
+
+
 class WorkerProcess:
     """A training worker in a fresh Python process, with multiprocessing's Process methods.
 
     Not multiprocessing: under Streamlit, __main__ is the app script, and a spawned child
-    would run the whole app again before training.
+    would run the whole app again before training. Start it from a thread that lives as
+    long as the server (the job runner's): the worker ends when that thread does.
     """
 
-    def __init__(self, run_dir: Path, threads: int, task: str = "train", nice: int = 0):
+    def __init__(
+        self, run_dir: Path, threads: int, task: str = "train", nice: int = 0, memory_mb: float = 0
+    ):
         """nice: added to the process's niceness before it imports anything, so that a
-        server's pages get the CPU before training does."""
+        server's pages get the CPU before training does; memory_mb: its address-space limit
+        (0: none), set before torch is imported."""
         module, function = TASKS[task]
-        code = f"import os; os.nice({int(nice)}); " if nice else ""
-        code += f"import sys; from {module} import {function}; "
-        code += f"{function}(sys.argv[1], int(sys.argv[2]))"
+        code = "import sys; from charrnn.worker_start import prepare_worker; "
+        code += f"prepare_worker(int(sys.argv[3]), float(sys.argv[4]), {int(nice)}); "
+        code += f"from {module} import {function}; {function}(sys.argv[1], int(sys.argv[2]))"
         package_root = str(Path(__file__).resolve().parent.parent)
         path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+        arguments = [str(run_dir), str(threads), str(os.getpid()), str(float(memory_mb or 0))]
         self.popen = subprocess.Popen(
-            [sys.executable, "-c", code, str(run_dir), str(threads)],
-            env={**os.environ, "PYTHONPATH": path},
+            [sys.executable, "-c", code, *arguments],
+            env={**os.environ, "PYTHONPATH": path, "MALLOC_ARENA_MAX": ARENAS},
             stdin=subprocess.DEVNULL,
         )
         self.pid = self.popen.pid

@@ -235,7 +235,7 @@ status = assessment.read_status(folder)
 active = status.get("status") in assessment.ACTIVE
 if not active:
     check_form(folder)
-if status.get("status") == "failed":
+if status.get("status") in ("failed", "interrupted"):
     st.error(f"The last check did not finish. {escape_markdown(status.get('error') or '')}")
 st.fragment(live_status, run_every=1.0 if active else None)(folder)
 report = assessment.read_report(folder)

@@ -12,7 +12,9 @@ import ui
 from charrnn import report
 from charrnn.checkpoint import CheckpointError
 from charrnn.corpus import CorpusError
+from charrnn.limits import MAX_EMBEDDING, MAX_HIDDEN, MAX_LAYERS, budget_text
 from charrnn.model import CELLS, DEFAULT_PRESET, PRESETS
+from charrnn.newrun import planned_budget
 from charrnn.numpy_train import ADAGRAD_LEARNING_RATE, numpy_run_config
 from charrnn.runconfig import read_run_config
 from charrnn.runfiles import read_status
@@ -49,9 +51,9 @@ STATUS_TEXT = {
 }
 
 NUMBERS = (  # (settings, field, label, lowest, highest, step, help)
-    ("model", "layers", "Layers", 1, 6, 1, "Layers of memory cells stacked on each other."),
-    ("model", "hidden_size", "Hidden size", 8, 2048, 32, "How many numbers it remembers."),
-    ("model", "embedding_size", "Embedding size", 4, 1024, 16, "Numbers for each character."),
+    ("model", "layers", "Layers", 1, MAX_LAYERS, 1, "Layers of memory cells stacked up."),
+    ("model", "hidden_size", "Hidden size", 8, MAX_HIDDEN, 32, "How many numbers it remembers."),
+    ("model", "embedding_size", "Embedding size", 4, MAX_EMBEDDING, 16, "Numbers per character."),
     ("model", "dropout", "Dropout", 0.0, 0.8, 0.05, "Ignores some numbers: less memorising."),
     ("train", "sequence_length", "Sequence length", 8, 512, 8, "Characters read per lesson."),
     ("train", "batch_size", "Batch size", 1, 512, 8, "Lessons learned from at once."),
@@ -125,8 +127,11 @@ def settings_form(corpus: dict, busy: bool) -> None:
                 label, low, high, value, step, number_format, key=key, help=help
             )
         by_time = right.radio("Train for", ["steps", "minutes"], key="train_limit", horizontal=True)
+        most = float(space.server_settings.job_minutes or 600)  # the server's time cap
         if by_time == "minutes":
-            train["minutes"] = right.number_input("Minutes", 0.5, 600.0, 5.0, key="train_minutes")
+            train["minutes"] = right.number_input(
+                "Minutes", min(0.5, most), most, min(5.0, most), key="train_minutes"
+            )
         else:
             train["steps"] = right.number_input(
                 "Steps", 10, 200_000, DEFAULT_STEPS[preset], step=100, key=f"train_steps_{preset}"
@@ -150,10 +155,18 @@ def settings_form(corpus: dict, busy: bool) -> None:
     if init_from:
         default_name = f"{names[init_from]}, fine-tuned on {corpus['name']}"
     name = st.text_input("Name of the run", placeholder=default_name, key="train_run_name")
+    budget = planned_budget(space, corpus, preset, model, train, init_from)
+    st.caption(budget_text(budget) + time_cap_text())
+    if budget.problem:
+        st.warning(budget.problem, icon=":material/memory:")
     if busy:
         st.caption("Your current run is still training: stop it or let it finish first.")
     if st.button(
-        "Train", type="primary", key="train_start", icon=":material/play_arrow:", disabled=busy
+        "Train",
+        type="primary",
+        key="train_start",
+        icon=":material/play_arrow:",
+        disabled=busy or bool(budget.problem),
     ):
         try:
             with st.spinner("Reading the corpus..."):
@@ -167,6 +180,16 @@ def settings_form(corpus: dict, busy: bool) -> None:
             st.error(str(error))
         else:
             st.rerun()  # the sidebar, drawn before the run existed, names it too
+
+
+def time_cap_text() -> str:
+    minutes = space.server_settings.job_minutes
+    if not minutes:
+        return ""
+    return (
+        f" Each run trains for at most {minutes:g} minutes at a time on this server; "
+        "a stopped run can continue."
+    )
 
 
 def controls(run, folder) -> None:

@@ -16,7 +16,7 @@ from test_app_generate import SMILES_CORPUS, TEXT_CORPUS, finished_run
 
 from charrnn import assessment
 from charrnn.assessment import AssessmentSettings
-from charrnn.runs import Workspace, new_workspace
+from charrnn.runs import Workspace, mark_interrupted, new_workspace
 
 
 @pytest.fixture(scope="module")
@@ -102,4 +102,16 @@ def test_a_failed_check_says_why_and_can_run_again(molecules):
     no_exceptions(at)
     assert "did not finish" in at.error[0].value
     assert r"\*\*full\*\*" in at.error[0].value  # user-facing text is escaped
+    assert at.button(key="chemistry_start")
+
+
+def test_a_check_a_restart_cut_short_says_to_run_it_again(molecules, home):
+    token, run_id = molecules
+    folder = Workspace(token).run_dir(run_id)
+    assessment.request(folder, AssessmentSettings(samples=10, fcd=False))
+    assessment.write_status(folder, status="running", pid=1, process="a server ago")
+    mark_interrupted(home)  # what a restarted server does first
+    at = open_page(token)
+    no_exceptions(at)
+    assert "Run the check again" in at.error[0].value
     assert at.button(key="chemistry_start")

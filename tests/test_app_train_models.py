@@ -167,6 +167,22 @@ def test_the_numpy_engine_trains_a_tiny_run_and_both_speeds_are_shown(app):
     assert not app.exception and app.code  # a NumPy-trained model samples like any other
 
 
+def test_the_page_shows_the_runs_size_and_refuses_one_past_the_servers_memory(app):
+    space = workspace(app)
+    space.update_settings(corpus=TOY, preset="medium")
+    open_page(app, "train")
+    assert "numbers (parameters)" in texts(app.caption)
+    assert "at most 60 minutes" in texts(app.caption)  # the job time cap, said up front
+    assert not app.button(key="train_start").disabled
+    app.radio(key="train_limit").set_value("minutes").run()
+    assert app.number_input(key="train_minutes").max == 60  # capped by the job time cap
+    app.number_input(key="train_batch_size").set_value(512)
+    app.number_input(key="train_sequence_length").set_value(512).run()
+    assert "batch size of at most" in texts(app.warning)
+    assert app.button(key="train_start").disabled
+    assert space.runs() == []
+
+
 def test_the_engine_is_pytorch_for_larger_sizes(app):
     space = workspace(app)
     space.update_settings(corpus=TOY, preset="small")

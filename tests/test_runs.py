@@ -21,6 +21,7 @@ from charrnn.runfiles import FileControl, RunError, read_status, update_status
 from charrnn.runs import LOCK_FILE, Workspace, mark_interrupted, new_run_config, new_workspace
 from charrnn.transfer import EXPORT_FILES, export_run, import_run
 from charrnn.worker import train_worker
+from charrnn.worker_start import process_identity
 
 TOY = {"reference": "builtin:toy-pattern", "name": "Toy", "kind": "text"}
 TINY_MODEL = {"cell": "gru", "layers": 1, "hidden_size": 16, "embedding_size": 8}
@@ -222,7 +223,8 @@ def test_mark_interrupted_marks_runs_whose_process_is_gone(root, space):
     gone.wait()
     orphan, alive = make_run(space, "orphan"), make_run(space, "alive")
     update_status(space.run_dir(orphan), status="running", pid=gone.pid)
-    update_status(space.run_dir(alive), status="running", pid=os.getpid())
+    me = os.getpid()
+    update_status(space.run_dir(alive), status="running", pid=me, process=process_identity(me))
     assert mark_interrupted(root) == 1
     assert space.summary(orphan).status == "interrupted"
     assert space.summary(alive).status == "running"
