@@ -32,6 +32,7 @@ from charrnn.newrun import (  # noqa: F401 (kept importable from here)
 )
 from charrnn.runconfig import RunConfig, read_run_config, write_run_config
 from charrnn.runfiles import (
+    CHART_EVENTS,
     CONTROL_FILE,
     STATUS_FILE,
     RunError,
@@ -250,8 +251,9 @@ class Workspace:
             error=status.get("error"),
         )
 
-    def metrics(self, run_id: str) -> list[dict]:
-        return read_metrics(self.run_dir(run_id))
+    def metrics(self, run_id: str, limit: int | None = CHART_EVENTS) -> list[dict]:
+        """The run's events, at most ``limit`` spread over the run (what a chart draws)."""
+        return read_metrics(self.run_dir(run_id), limit)
 
     def send(self, run_id: str, command: str | None = None, learning_rate: float | None = None):
         """Ask a training worker to pause, resume or stop, or to use a new learning rate."""
