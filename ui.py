@@ -47,14 +47,17 @@ def max_upload_bytes() -> int:
 def job_runner() -> JobRunner:
     """One job runner per server, set up from the server's settings (charrnn.settings).
 
-    Runs a dead server left behind show as interrupted; idle workspaces are cleaned up now
-    and then about once an hour.
+    Runs a dead server left behind show as interrupted; idle workspaces and the chemistry
+    statistics cache are cleaned up now and then about once an hour.
     """
     settings = load_settings()
     mark_interrupted(settings.home)
 
     def housekeeping() -> None:
+        from charrnn.trainingset import trim_cache  # RDKit: loaded only when needed
+
         cleanup_idle_workspaces(settings.home, settings.idle_days)
+        trim_cache()
 
     housekeeping()
     return JobRunner(
