@@ -62,6 +62,7 @@ LOCK_FILE = ".adding.lock"  # flock()ed while a run or an upload is added (Works
 _ADDING_GUARD = threading.Lock()
 _ADDING: dict[Path, threading.Lock] = {}  # per workspace folder, for this process's threads
 _HELD = threading.local()  # the workspace folders whose lock this thread holds
+_CREATING = threading.Lock()  # one workspace made at a time (Workspace._create)
 
 
 class WorkspaceFullError(RunError):
@@ -143,9 +144,11 @@ class Workspace:
         """Make the folder (first write), within the server's bound on workspaces."""
         if self.folder.is_dir():
             return
-        check_server_room(self.root, self.server_settings, new_workspace=True)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / LOCK_FILE).touch()
+        with _CREATING:  # counted and made in one go: the bound holds for this server
+            if not self.folder.is_dir():
+                check_server_room(self.root, self.server_settings, new_workspace=True)
+                self.folder.mkdir(parents=True, exist_ok=True)
+                (self.folder / LOCK_FILE).touch()
 
     def run_dir(self, run_id: str) -> Path:
         if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
