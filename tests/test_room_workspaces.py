@@ -133,3 +133,20 @@ def test_the_home_page_says_plainly_when_the_server_is_full(home, monkeypatch):
     assert not at.exception
     assert "Tell the workshop's instructor" in " ".join(e.value for e in at.error)
     assert len(folders(home)) == 1
+
+
+def test_an_upload_on_a_nearly_full_disk_is_refused_plainly(home, monkeypatch):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/corpus.py").run()
+    at.radio(key="corpus_source").set_value("Upload").run()
+    at.file_uploader(key="corpus_upload").set_value(
+        ("notes.txt", b"hello world\n" * 50, "text/plain")
+    )
+    at.run()
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**12, 10**12, 10 * MB))
+    at.button(key="use_corpus").click().run()
+    assert not at.exception
+    message = " ".join(error.value for error in at.error)
+    assert "disk is nearly full" in message and "instructor" in message
+    assert folders(home) == []  # not even the workspace was made
