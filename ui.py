@@ -21,10 +21,9 @@ from charrnn.runs import (
     RunError,
     Workspace,
     cleanup_idle_workspaces,
-    default_root,
     has_model,
     mark_interrupted,
-    new_workspace,
+    new_token,
 )
 from charrnn.settings import load_settings, worker_count
 
@@ -48,14 +47,17 @@ def max_upload_bytes() -> int:
 def job_runner() -> JobRunner:
     """One job runner per server, set up from the server's settings (charrnn.settings).
 
-    Runs a dead server left behind show as interrupted; idle workspaces are cleaned up now
-    and then about once an hour.
+    Runs a dead server left behind show as interrupted; idle workspaces and the chemistry
+    statistics cache are cleaned up now and then about once an hour.
     """
     settings = load_settings()
     mark_interrupted(settings.home)
 
     def housekeeping() -> None:
+        from charrnn.trainingset import trim_cache  # RDKit: loaded only when needed
+
         cleanup_idle_workspaces(settings.home, settings.idle_days)
+        trim_cache()
 
     housekeeping()
     return JobRunner(
@@ -83,24 +85,34 @@ def through_the_app(page_file: str) -> None:
     st.switch_page("streamlit_app.py")
 
 
+GIVEN = "ws_given"  # the token this browser session was given (its folder may not exist yet)
+
+
 def workspace() -> Workspace:
-    """This visitor's workspace, from ?ws= in the URL (a new one if there is none)."""
+    """This visitor's workspace, from ?ws= in the URL (a new token if there is none).
+
+    A visit writes nothing: the folder is made on the workspace's first write. A link to no
+    folder is refused unless it is the token this session was given, so nobody picks one.
+    """
     # The calling page's file (inspect.stack() would read every frame's source: slow).
     through_the_app(sys._getframe(1).f_code.co_filename)
     token = st.query_params.get("ws") or st.session_state.get("ws")
-    try:
-        if token:
-            space = Workspace(token)
-            st.session_state["ws"] = token
-            if st.query_params.get("ws") != token:
-                st.query_params["ws"] = token  # page switches drop the query string
-            return space
-    except RunError as error:
-        st.warning(f"{error} A fresh workspace was opened for you.")
-    token = new_workspace(default_root())
-    st.session_state["ws"] = token
-    st.query_params["ws"] = token
-    return Workspace(token)
+    space = None
+    if token:
+        try:
+            if token == st.session_state.get(GIVEN):
+                space = Workspace.pending(token)
+            else:
+                space = Workspace(token)
+        except RunError as error:
+            st.warning(f"{error} A fresh workspace was opened for you.")
+    if space is None:
+        space = Workspace.pending(new_token())
+        st.session_state[GIVEN] = space.token
+    st.session_state["ws"] = space.token
+    if st.query_params.get("ws") != space.token:
+        st.query_params["ws"] = space.token  # page switches drop the query string
+    return space
 
 
 def current_corpus(space: Workspace) -> dict | None:

@@ -28,6 +28,8 @@ MAX_MOLECULES = 24
 MAX_AUTHOR_CHARACTERS = 40
 MAX_ENTRIES = 500  # past this, the oldest entries are dropped: a room cannot fill the disk
 MAX_ENTRIES_PER_WORKSPACE = 20  # past this, that workspace's own oldest entries are dropped
+POSTS_PER_MINUTE = 5  # from one workspace: more are refused until the minute has passed
+RATE_WINDOW_SECONDS = 60.0
 ENTRY_ID = re.compile(r"^g-\d{16}-[0-9a-f]{8}$")  # microseconds since 1970, then random
 
 
@@ -103,6 +105,7 @@ def publish(
     if not author:
         raise GalleryError("Write your name (or a nickname) so the room knows who shared this.")
     items = _clean_items(kind, items)
+    _count_post(_owner(workspace_token))
     folder = gallery_dir(root)
     now = time.time()
     entry_id = f"g-{_stamp():016d}-{secrets.token_hex(4)}"
@@ -122,6 +125,27 @@ def publish(
         raise GalleryError(f"The server could not save this entry ({error}). Try later.") from None
     _prune(root, record["owner"])
     return entry_id
+
+
+def _count_post(owner: str) -> None:
+    """GalleryError past POSTS_PER_MINUTE posts from one workspace (kept in this server)."""
+    now = time.monotonic()
+    with _posts_lock:
+        recent = [at for at in _posts.get(owner, []) if now - at < RATE_WINDOW_SECONDS]
+        if len(recent) >= POSTS_PER_MINUTE:
+            wait = math.ceil(RATE_WINDOW_SECONDS - (now - recent[0]))
+            raise GalleryError(
+                f"You shared {len(recent)} entries in the last minute, the most this gallery "
+                f"takes. Wait {wait} seconds, then share again."
+            )
+        if len(_posts) > 10_000:  # forget workspaces that posted long ago
+            for key in [key for key, times in _posts.items() if now - times[-1] > 60]:
+                del _posts[key]
+        _posts[owner] = [*recent, now]
+
+
+_posts: dict[str, list[float]] = {}  # workspace hash -> times of its recent posts
+_posts_lock = threading.Lock()
 
 
 def _stamp() -> int:

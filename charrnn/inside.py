@@ -16,11 +16,13 @@ import torch
 from torch import nn
 
 from charrnn.detectors import Detector
-from charrnn.model import CharRNN
+from charrnn.model import CharRNN, ModelConfig
 from charrnn.sample import readable_token
 from charrnn.tokens import BOS, BOS_ID, EOS_ID, Vocabulary, tokenize
 
 MAX_TRACE_TOKENS = 2000  # longer texts are cut (Trace.truncated says so)
+TRACE_BYTES = 16 * 1024 * 1024  # what one trace keeps (the web server caches a few): fewer
+# positions for models with a large vocabulary or hidden size
 
 
 class InsideError(ValueError):
@@ -134,13 +136,13 @@ def trace(model: CharRNN, vocabulary: Vocabulary, text: str, layer: int = -1) ->
     the end token is the last target. Plain text: position t reads character t and predicts
     t + 1 (the first character is never predicted, the last never read). ``layer`` picks
     whose hidden states are kept (-1: the last); UnknownCharacterError for characters the
-    model never saw; texts over MAX_TRACE_TOKENS steps are cut and flagged ``truncated``.
+    model never saw; texts over trace_positions() steps are cut and flagged ``truncated``.
     """
     if not -model.config.layers <= layer < model.config.layers:
         raise InsideError(f"layer must be between 0 and {model.config.layers - 1}")
     layer %= model.config.layers
     ids, pieces = _encode(vocabulary, text)
-    positions = min(len(ids) - 1, MAX_TRACE_TOKENS)
+    positions = min(len(ids) - 1, trace_positions(model.config))
     device = next(model.parameters()).device
     inputs = torch.tensor(ids[:positions], device=device)
     targets = torch.tensor(ids[1 : positions + 1], device=device)
@@ -165,8 +167,15 @@ def trace(model: CharRNN, vocabulary: Vocabulary, text: str, layer: int = -1) ->
         cells=None if cells is None else cells.numpy(),
         layer=layer,
         labels=labels,
-        truncated=len(ids) - 1 > MAX_TRACE_TOKENS,
+        truncated=len(ids) - 1 > positions,
     )
+
+
+def trace_positions(config: ModelConfig) -> int:
+    """The most positions a trace of this model keeps within TRACE_BYTES (float32 logits and
+    chances over the vocabulary, hidden and cell states), at most MAX_TRACE_TOKENS."""
+    per_position = 4 * (2 * config.vocab_size + 2 * config.hidden_size)
+    return max(1, min(MAX_TRACE_TOKENS, TRACE_BYTES // per_position))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ Workspaces appear only as a short prefix of their token; a full token never leav
 
 from __future__ import annotations
 
-import hmac
 import json
 import os
 import secrets
@@ -150,10 +149,3 @@ def machine_load(runner: JobRunner) -> dict:
         "running": running,
         "queued": queued,
     }
-
-
-def password_matches(given: str, expected: str) -> bool:
-    """Whether the typed password is the instructor's (compared in constant time)."""
-    if not expected:
-        return False
-    return hmac.compare_digest(str(given).encode("utf-8"), str(expected).encode("utf-8"))

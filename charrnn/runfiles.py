@@ -1,6 +1,7 @@
 """The files a run folder shares between the server and its worker: status, metrics, control.
 
-run.json holds the run's name and status, metrics.jsonl one event per line, control.json
+run.json holds the run's name and status, metrics.jsonl one event per line (and
+last_event.json a copy of its last line, so refreshes never parse a whole log), control.json
 the latest message to the worker (pause, resume, stop, a new learning rate), and
 generated.json the last samples the Generate page wrote with this run (so a refresh keeps them).
 """
@@ -11,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +21,9 @@ from pathlib import Path
 from charrnn.checkpoint import DiskFullError, atomic_write_text
 
 STATUS_FILE, CONTROL_FILE, METRICS_FILE = "run.json", "control.json", "metrics.jsonl"
-GENERATED_FILE = "generated.json"
+GENERATED_FILE, LAST_EVENT_FILE = "generated.json", "last_event.json"
+CHART_EVENTS = 2000  # read_metrics(limit=...) for charts: the most events a page draws
+TAIL_BYTES = 16 * 1024  # how much of a log's end last_event reads without last_event.json
 STATUS_LOCK_FILE = ".status.lock"  # flock()ed while a status file is read, changed, written
 _status_guard = threading.Lock()  # the threads of one process take turns too
 
@@ -120,24 +124,105 @@ def read_generated(folder: Path) -> dict | None:
         return None
 
 
-def read_metrics(folder: Path) -> list[dict]:
-    """Every complete line of metrics.jsonl (a line being written is skipped)."""
-    events = []
+def append_event(folder: Path, event: dict) -> None:
+    """Add an event to metrics.jsonl, then keep it as last_event.json (the trainer's way)."""
+    line = json.dumps(event, ensure_ascii=False)
+    with open(Path(folder) / METRICS_FILE, "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+    _replace_quickly(Path(folder) / LAST_EVENT_FILE, line)
+
+
+def _replace_quickly(path: Path, text: str) -> None:
+    """Temp file + rename without fsync: a shortcut for readers, rewritten every event. If
+    it cannot be written, last_event finds it older than the log and reads the log's end."""
+    tmp = None
     try:
-        with open(folder / METRICS_FILE, encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    events.append(json.loads(line))
-                except ValueError:
-                    continue
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
     except OSError:
-        pass
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def read_metrics(folder: Path, limit: int | None = None) -> list[dict]:
+    """Every complete line of metrics.jsonl (a line being written is skipped).
+
+    With ``limit``, at most that many events, spread evenly over the run (half of them
+    training steps, half the other kinds), the last one always kept: only those are parsed.
+    """
+    try:
+        lines = (Path(folder) / METRICS_FILE).read_bytes().split(b"\n")
+    except OSError:
+        return []
+    lines = [line for line in lines if line.strip()]
+    if limit is not None and len(lines) > limit:
+        steps = [i for i, line in enumerate(lines) if STEP_MARK in line]
+        others = [i for i, line in enumerate(lines) if STEP_MARK not in line]
+        half = max(limit // 2, 1)
+        picked = _evenly(others, half)
+        picked |= _evenly(steps, limit - min(len(picked), half) - 1) | {len(lines) - 1}
+        lines = [lines[i] for i in sorted(picked)]
+    events = []
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
     return events
 
 
+STEP_MARK = b'"kind": "step"'  # how json.dumps writes a training step's kind
+
+
+def _evenly(indices: list[int], count: int) -> set[int]:
+    """At most ``count`` of ``indices``, evenly spaced, the first and last included."""
+    if count <= 0 or not indices:
+        return set()
+    if len(indices) <= count:
+        return set(indices)
+    if count == 1:
+        return {indices[-1]}
+    stride = (len(indices) - 1) / (count - 1)
+    return {indices[round(k * stride)] for k in range(count)}
+
+
 def last_event(folder: Path) -> dict | None:
-    events = read_metrics(folder)
-    return events[-1] if events else None
+    """The run's latest event without parsing its log: last_event.json when it is as new as
+    metrics.jsonl, else the last complete line among the log's final TAIL_BYTES."""
+    folder = Path(folder)
+    try:
+        logged = (folder / METRICS_FILE).stat()
+    except OSError:
+        return None
+    try:
+        if (folder / LAST_EVENT_FILE).stat().st_mtime_ns >= logged.st_mtime_ns:
+            event = json.loads((folder / LAST_EVENT_FILE).read_text(encoding="utf-8"))
+            if isinstance(event, dict):
+                return event
+    except (OSError, ValueError):
+        pass
+    return _tail_event(folder / METRICS_FILE, logged.st_size)
+
+
+def _tail_event(path: Path, size: int) -> dict | None:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, size - TAIL_BYTES))
+            lines = handle.read(TAIL_BYTES).split(b"\n")
+    except OSError:
+        return None
+    for line in reversed(lines if size <= TAIL_BYTES else lines[1:]):  # [0] may be cut
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            return event
+    return None
 
 
 class FileControl:

@@ -1,9 +1,11 @@
 """The run store and the job runner: workspaces of run folders on disk, trained by workers.
 
-A workspace is a folder named by an unguessable token; a run is a folder inside it holding
-config.json, run.json (name, status), metrics.jsonl, the checkpoint and control.json.
-Training happens in worker processes started by charrnn.jobs.JobRunner. A workspace keeps
-within the server's bounds (charrnn.settings): a number of runs and a disk quota.
+A workspace is a folder named by an unguessable token, made on its first write (a visit
+only gets a token); a run is a folder inside it holding config.json, run.json (name,
+status), metrics.jsonl, the checkpoint and control.json. Training happens in worker
+processes started by charrnn.jobs.JobRunner. A workspace keeps within the server's bounds
+(charrnn.settings): a number of runs and a disk quota, and the server's global ones
+(charrnn.serverroom): a number of workspaces, a total disk and a free-space floor.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import os
 import re
 import secrets
 import shutil
-import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from charrnn.newrun import (  # noqa: F401 (kept importable from here)
 )
 from charrnn.runconfig import RunConfig, read_run_config, write_run_config
 from charrnn.runfiles import (
+    CHART_EVENTS,
     CONTROL_FILE,
     STATUS_FILE,
     RunError,
@@ -43,10 +45,17 @@ from charrnn.runfiles import (
     update_status,
     write_status,
 )
+from charrnn.serverroom import (  # noqa: F401 (ServerFullError: importable from here)
+    TOKEN,
+    ServerFullError,
+    check_server_room,
+    forget_total,
+    workspace_folders,
+)
+from charrnn.serverroom import walk as _walk
 from charrnn.settings import MB, ServerSettings, load_settings
 from charrnn.worker_start import process_identity
 
-TOKEN = re.compile(r"^[A-Za-z0-9_-]{22,64}$")
 RUN_ID = re.compile(r"^r-[0-9a-f]{12}$")
 ACTIVE = ("queued", "running", "paused")
 DONE = ("finished", "stopped", "failed", "interrupted")
@@ -56,6 +65,7 @@ LOCK_FILE = ".adding.lock"  # flock()ed while a run or an upload is added (Works
 _ADDING_GUARD = threading.Lock()
 _ADDING: dict[Path, threading.Lock] = {}  # per workspace folder, for this process's threads
 _HELD = threading.local()  # the workspace folders whose lock this thread holds
+_CREATING = threading.Lock()  # one workspace made at a time (Workspace._create)
 
 
 class WorkspaceFullError(RunError):
@@ -67,9 +77,14 @@ def default_root() -> Path:
     return load_settings().home
 
 
+def new_token() -> str:
+    """A fresh unguessable workspace token; no folder is made until the first write."""
+    return secrets.token_urlsafe(24)
+
+
 def new_workspace(root: Path | None = None) -> str:
     """Create a workspace and return its token (the only way to reach it)."""
-    token = secrets.token_urlsafe(24)
+    token = new_token()
     folder = Path(root or default_root()) / token
     folder.mkdir(parents=True)
     (folder / LOCK_FILE).touch()  # Workspace.adding()'s; made here, so adding writes nothing
@@ -95,19 +110,48 @@ class Workspace:
     created or imported and when a corpus is uploaded: at most ``runs_per_workspace`` runs,
     and no more than ``workspace_quota_mb`` on disk. Training itself may write checkpoints
     past the quota (a run is never cut off for it); the next creation or upload is refused.
+
+    ``Workspace(token)`` needs the folder to exist; ``Workspace.pending(token)`` does not:
+    until its first write it reads as empty, and that write makes the folder (if the
+    server has room for one more workspace).
     """
 
     def __init__(
-        self, token: str, root: Path | None = None, settings: ServerSettings | None = None
+        self,
+        token: str,
+        root: Path | None = None,
+        settings: ServerSettings | None = None,
+        *,
+        must_exist: bool = True,
     ):
         if not isinstance(token, str) or not TOKEN.fullmatch(token):
             raise RunError("This workspace link is not valid. Start a new workspace.")
         self.server_settings = settings or load_settings()
         self.root = Path(root or self.server_settings.home)
         self.folder = self.root / token
-        if self.folder.is_symlink() or not self.folder.is_dir():
+        if self.folder.is_symlink() or (must_exist and not self.folder.is_dir()):
             raise RunError("No workspace has this link (it may have been cleaned up).")
         self.token = token
+
+    @classmethod
+    def pending(
+        cls, token: str, root: Path | None = None, settings: ServerSettings | None = None
+    ) -> Workspace:
+        """A workspace that may not exist yet: its folder is made on the first write."""
+        return cls(token, root, settings, must_exist=False)
+
+    def exists(self) -> bool:
+        return self.folder.is_dir()
+
+    def _create(self) -> None:
+        """Make the folder (first write), within the server's bound on workspaces."""
+        if self.folder.is_dir():
+            return
+        with _CREATING:  # counted and made in one go: the bound holds for this server
+            if not self.folder.is_dir():
+                check_server_room(self.root, self.server_settings, new_workspace=True)
+                self.folder.mkdir(parents=True, exist_ok=True)
+                (self.folder / LOCK_FILE).touch()
 
     def run_dir(self, run_id: str) -> Path:
         if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
@@ -126,6 +170,7 @@ class Workspace:
         if self.folder in held:
             yield
             return
+        self._create()
         with _ADDING_GUARD:
             guard = _ADDING.setdefault(self.folder, threading.Lock())
         with guard, open(self.folder / LOCK_FILE, "a+b") as handle:
@@ -138,11 +183,13 @@ class Workspace:
 
     def run_count(self) -> int:
         """How many runs the workspace holds (finished or not)."""
+        if not self.exists():
+            return 0
         return sum(1 for path in self.folder.iterdir() if RUN_ID.fullmatch(path.name))
 
     def disk_usage(self) -> int:
         """Bytes of every file in the workspace (symbolic links are not followed)."""
-        return _walk(self.folder)[0]
+        return _walk(self.folder)[0] if self.exists() else 0
 
     def check_run_room(self) -> None:
         """WorkspaceFullError if one more run would pass the server's bound on runs."""
@@ -155,7 +202,9 @@ class Workspace:
             )
 
     def check_disk_room(self, adding: int = 0) -> None:
-        """WorkspaceFullError if ``adding`` more bytes would pass the workspace's quota."""
+        """WorkspaceFullError if ``adding`` more bytes would pass the workspace's quota;
+        ServerFullError if they would pass the server's (total disk, free-space floor)."""
+        check_server_room(self.root, self.server_settings, adding)
         used, quota = self.disk_usage(), self.server_settings.workspace_quota_mb
         if used + adding > self.server_settings.quota_bytes:
             needed = f" and this needs {adding / MB:.1f} MB more" if adding else ""
@@ -176,6 +225,8 @@ class Workspace:
         return run_id
 
     def runs(self) -> list[RunSummary]:
+        if not self.exists():
+            return []
         found = []
         for folder in self.folder.iterdir():
             if (
@@ -206,8 +257,9 @@ class Workspace:
             error=status.get("error"),
         )
 
-    def metrics(self, run_id: str) -> list[dict]:
-        return read_metrics(self.run_dir(run_id))
+    def metrics(self, run_id: str, limit: int | None = CHART_EVENTS) -> list[dict]:
+        """The run's events, at most ``limit`` spread over the run (what a chart draws)."""
+        return read_metrics(self.run_dir(run_id), limit)
 
     def send(self, run_id: str, command: str | None = None, learning_rate: float | None = None):
         """Ask a training worker to pause, resume or stop, or to use a new learning rate."""
@@ -265,6 +317,8 @@ class Workspace:
         return self._read_json("workspace.json")
 
     def update_settings(self, **values) -> dict:
+        """Change the workspace's current choices (the first write makes the workspace)."""
+        self._create()
         settings = {**self.settings, **values}
         atomic_write_text(self.folder / "workspace.json", json.dumps(settings, ensure_ascii=False))
         return settings
@@ -297,13 +351,7 @@ def cleanup_idle_workspaces(root: Path, idle_days: float, now: float | None = No
         return []
     cutoff = (time.time() if now is None else now) - idle_days * 86400
     removed = []
-    with os.scandir(root) as entries:
-        candidates = [
-            Path(entry.path)
-            for entry in entries
-            if TOKEN.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False)
-        ]
-    for folder in candidates:
+    for folder in workspace_folders(root):
         if _walk(folder)[1] >= cutoff or _has_active_run(folder):
             continue
         try:
@@ -311,6 +359,8 @@ def cleanup_idle_workspaces(root: Path, idle_days: float, now: float | None = No
         except OSError:
             continue
         removed.append(folder.name)
+    if removed:
+        forget_total(root)
     return sorted(removed)
 
 
@@ -320,21 +370,6 @@ def _has_active_run(folder: Path) -> bool:
             if read_status(run).get("status") in ACTIVE:
                 return True
     return False
-
-
-def _walk(folder: Path) -> tuple[int, float]:
-    """The bytes of the files under ``folder`` and the newest modification time of anything
-    there, the folder included. Symbolic links are never followed."""
-    total, newest = 0, folder.lstat().st_mtime
-    for parent, folders, files in os.walk(folder, followlinks=False):
-        for name in (*folders, *files):
-            try:
-                info = os.lstat(os.path.join(parent, name))
-            except OSError:  # removed meanwhile
-                continue
-            newest = max(newest, info.st_mtime)
-            total += info.st_size if stat.S_ISREG(info.st_mode) else 0
-    return total, newest
 
 
 def mark_interrupted(root: Path | None = None) -> int:

@@ -9,7 +9,6 @@ SMILES runs can check the validity, uniqueness and novelty of fresh samples as t
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import time
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from charrnn.checkpoint import (
 )
 from charrnn.checkpoint import save_checkpoint as write_checkpoint
 from charrnn.model import CharRNN, ModelConfig, default_device, detach_state, use_bfloat16
+from charrnn.runfiles import append_event
 from charrnn.tokens import PAD_ID
 
 if TYPE_CHECKING:
@@ -360,8 +360,7 @@ class Trainer:
     def emit(self, event: TrainEvent) -> None:
         if self.run_dir:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+            append_event(self.run_dir, event.to_json())  # metrics.jsonl and last_event.json
         if self.on_event:
             self.on_event(event)
 

@@ -4,6 +4,7 @@ ChemNet statistics of every molecule, computed once per training list and cached
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -22,6 +23,8 @@ from charrnn.chemnet import chemnet_of
 from charrnn.describing import describe_sample
 
 CACHE_VERSION = 1
+CACHE_MAX_MB = 500  # the cache's size: past it, the least recently used files are removed
+STALE_TEMP_SECONDS = 3600  # a temp file this old was left by a crash
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,10 @@ def training_stats(
     key = _stats_key(smiles)
     path = Path(cache_dir or default_cache_dir()) / f"{key}.npz"
     stats = _load(path, key)
-    if stats is None:
+    if stats is not None:
+        with contextlib.suppress(OSError):
+            os.utime(path)  # used now: the last to go when the cache is trimmed
+    else:
         stats = _described(smiles, key, workers, say)
         _save(path, stats)
         say(f"Saved in the cache: {path}")
@@ -141,7 +147,43 @@ def training_stats(
         if stats.fcd_mean is not None:
             _save(path, stats)
             say(f"Saved in the cache: {path}")
+    trim_cache(path.parent, keep=path)
     return stats
+
+
+def trim_cache(
+    cache_dir: str | Path | None = None,
+    max_bytes: int = CACHE_MAX_MB * 1024 * 1024,
+    keep: Path | None = None,
+    now: float | None = None,
+) -> list[str]:
+    """Remove the least recently used statistics past ``max_bytes`` (and temp files left by
+    a crash); ``keep`` is never removed. Returns the names removed."""
+    folder = Path(cache_dir or default_cache_dir())
+    now = time.time() if now is None else now
+    files, removed = [], []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                info = entry.stat(follow_symlinks=False)
+                if entry.name.endswith(".tmp") and now - info.st_mtime > STALE_TEMP_SECONDS:
+                    files.append((float("-inf"), 0, Path(entry.path)))  # removed first
+                elif entry.name.endswith(".npz"):
+                    files.append((info.st_mtime, info.st_size, Path(entry.path)))
+    except OSError:  # no cache yet
+        return []
+    files.sort(key=lambda file: file[0], reverse=True)  # newest first
+    total = 0
+    for used, size, path in files:
+        total += size
+        if used != float("-inf") and (total <= max_bytes or path == keep):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path.name)
+    return removed
 
 
 def _every(seconds: float, say: Callable[[str], None], what: str) -> Callable[[int, int], None]:

@@ -124,6 +124,7 @@ def show_corpus(corpus: Corpus, chosen: dict, save=None, upload_key: str = "") -
     ):
         try:
             reference = reference or save()
+            space.update_settings(corpus={**chosen, "reference": reference})
         except (RunError, CorpusError) as error:
             st.error(ui.plain(f"The file could not be kept: {error}"))
             return
@@ -131,7 +132,6 @@ def show_corpus(corpus: Corpus, chosen: dict, save=None, upload_key: str = "") -
             st.error(f"The file could not be kept on the server. {error.strerror or error}")
             return
         saved[upload_key] = reference
-        space.update_settings(corpus={**chosen, "reference": reference})
         st.rerun()
 
 

@@ -19,7 +19,15 @@ from charrnn.chem import canonical_set, smiles_problem
 from charrnn.drawing import grid_svg
 from charrnn.report import run_labels
 from charrnn.runfiles import read_generated, save_generated
-from charrnn.sample import SampleConfig, next_token_probabilities, sample, shaping_sentence
+from charrnn.sample import (
+    CHART_BUDGET,
+    SampleConfig,
+    bounded_config,
+    next_token_probabilities,
+    prompt_problem,
+    sample,
+    shaping_sentence,
+)
 from charrnn.tokens import UnknownCharacterError
 
 RAW_COLOUR, SHAPED_COLOUR = "#b8bfca", "#e4572e"
@@ -262,11 +270,19 @@ with settings:
     )
 
 with why, st.expander("Why these characters? (what temperature does)", expanded=True):
+    too_long, rows = None, []
     try:
-        rows = next_token_probabilities(model, vocabulary, prompt, temperature, top_k, top_p)
+        too_long = prompt_problem(model, vocabulary, prompt, CHART_BUDGET)  # on every rerun
+        rows = (
+            []
+            if too_long
+            else next_token_probabilities(model, vocabulary, prompt, temperature, top_k, top_p)
+        )
     except ValueError:  # UnknownCharacterError included: Generate explains it
         st.info(f"The chart appears when the prompt only has {unit}s the model knows.")
-    else:
+    if too_long:
+        st.info(f"The chart appears for a shorter prompt. {too_long}")
+    elif rows:
         where = "after your prompt" if prompt else "at the start"
         st.caption(
             f"The {len(rows)} likeliest next {unit}s {where}, before and after your settings."
@@ -287,6 +303,9 @@ if st.button("Generate", key="generate_button", type="primary"):
             num_samples=count,
             seed=used_seed,
         )
+        config, trimmed = bounded_config(model, vocabulary, config)  # the server is shared
+        if trimmed:
+            st.info(trimmed)
         with st.spinner("Writing…"):
             results = sample(model, vocabulary, config)
     except (UnknownCharacterError, ValueError) as error:

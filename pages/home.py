@@ -10,6 +10,7 @@ import streamlit as st
 import ui
 from charrnn.builtins import builtin_corpora, is_downloaded, load_builtin
 from charrnn.corpus import CorpusError
+from charrnn.runs import RunError
 
 # (button key, label, built-in corpus, size preset, what it does)
 STARTS = (
@@ -57,7 +58,11 @@ def start(corpus_id: str, preset: str, drop_invalid: bool) -> None:
         "smiles_column": None,
         "drop_invalid": drop_invalid,
     }
-    space.update_settings(corpus=chosen, preset=preset)
+    try:
+        space.update_settings(corpus=chosen, preset=preset)
+    except RunError as error:  # e.g. the server keeps as many workspaces as it may
+        st.error(ui.plain(str(error)))
+        return
     st.switch_page("pages/train.py")
 
 

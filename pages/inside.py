@@ -17,7 +17,7 @@ from charrnn import inside
 from charrnn.detectors import detectors
 from charrnn.report import text_html
 from charrnn.runconfig import load_corpus, read_run_config
-from charrnn.sample import SampleConfig, sample
+from charrnn.sample import SampleConfig, bounded_config, sample
 from charrnn.tokens import UnknownCharacterError
 
 TEXT_LIMIT = 600  # characters traced on this page
@@ -59,6 +59,7 @@ def choose_text(model, vocabulary, folder, smiles: bool) -> str:
                 seed=random.randrange(1, 2**31),
                 prompt="" if smiles else "\n",
             )
+            config, _ = bounded_config(model, vocabulary, config)  # shorter for big models
             st.session_state["inside_sample"] = sample(model, vocabulary, config)[0].text
         return st.session_state["inside_sample"]
     config = read_run_config(folder)
@@ -215,7 +216,7 @@ except (inside.InsideError, UnknownCharacterError) as error:
     st.error(ui.plain(str(error)))
     st.stop()
 if trace.truncated:
-    st.caption(f"Only the first {inside.MAX_TRACE_TOKENS} characters are shown.")
+    st.caption(f"Only the first {len(trace.inputs)} characters are shown.")
 step_section(trace)
 memory_section(trace, "smiles" if smiles else "text")
 if not smiles and inside.cycle_view(trace).period_agreement >= 0.8:

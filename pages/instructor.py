@@ -14,12 +14,11 @@ import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
 import ui
-from charrnn import gallery, instructor
+from charrnn import gallery, instructor, login
 from charrnn.report import duration, escape_markdown
 
 PASSWORD_VARIABLE = "CHARRNN_INSTRUCTOR_PASSWORD"
 REFRESH_SECONDS = 5.0
-WRONG_PASSWORD_PAUSE = 1.0  # seconds: makes guessing slow
 OUTCOMES = {
     "cancelled": "The job left the queue; its run shows as stopped.",
     "asked": "The run was asked to stop: it saves its model and ends within a few seconds. "
@@ -46,11 +45,15 @@ def fingerprint(password: str) -> str:
 def log_in(expected: str) -> None:
     typed = st.session_state.get("instructor_password", "")
     st.session_state["instructor_password"] = ""  # never kept
-    if instructor.password_matches(typed, expected):
+    try:
+        right = login.INSTRUCTOR.attempt(typed, expected)  # counted for the whole server
+    except login.LoginPausedError as error:
+        st.session_state["instructor_wrong"] = str(error)
+        return
+    if right:
         st.session_state["instructor_in"] = fingerprint(expected)
     else:
-        time.sleep(WRONG_PASSWORD_PAUSE)
-        st.session_state["instructor_wrong"] = True
+        st.session_state["instructor_wrong"] = "Wrong password."
 
 
 def act(runner, action: str) -> None:
@@ -164,6 +167,9 @@ if not expected:
         "its environment. Then open this page again."
     )
     st.stop()
+if problem := login.password_problem(expected):
+    st.info(problem)
+    st.stop()
 
 if st.session_state.get("instructor_in") != fingerprint(expected):
     st.caption("Every job on this server and the class gallery, for whoever runs the session.")
@@ -172,8 +178,8 @@ if st.session_state.get("instructor_in") != fingerprint(expected):
         st.form_submit_button(
             "Open", key="instructor_open", type="primary", on_click=log_in, args=(expected,)
         )
-    if st.session_state.pop("instructor_wrong", False):
-        st.error("Wrong password.")
+    if wrong := st.session_state.pop("instructor_wrong", None):
+        st.error(str(wrong))
     st.stop()
 
 runner = ui.job_runner()

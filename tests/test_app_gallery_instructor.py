@@ -15,7 +15,7 @@ from conftest import quick_config
 from streamlit.testing.v1 import AppTest
 
 import ui
-from charrnn import gallery, instructor
+from charrnn import gallery, instructor, login
 from charrnn.jobs import JobRunner
 from charrnn.model import ModelConfig
 from charrnn.runconfig import RunConfig, corpus_fingerprint, load_corpus
@@ -51,6 +51,7 @@ def finished_run(space: Workspace, name: str, data: bytes, filename: str, kind: 
 def home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("CHARRNN_HOME", str(tmp_path))
     monkeypatch.delenv("CHARRNN_INSTRUCTOR_PASSWORD", raising=False)
+    login.INSTRUCTOR.reset()  # wrong passwords of earlier tests count for the whole server
     return tmp_path
 
 

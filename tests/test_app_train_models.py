@@ -56,7 +56,7 @@ def app(monkeypatch, tmp_path):
 
 
 def workspace(at: AppTest) -> Workspace:
-    return Workspace(at.session_state["ws"])
+    return Workspace.pending(at.session_state["ws"])  # made on its first write
 
 
 def open_page(at: AppTest, page: str) -> AppTest:

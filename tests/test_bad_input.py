@@ -95,7 +95,7 @@ def upload_limit_50_mb():
 
 # ----- helpers -------------------------------------------------------------------------------
 def workspace(at: AppTest) -> Workspace:
-    return Workspace(at.session_state["ws"])
+    return Workspace.pending(at.session_state["ws"])  # made on its first write
 
 
 def open_page(at: AppTest, page: str) -> AppTest:

@@ -309,7 +309,7 @@ def app_in(root: Path, monkeypatch) -> AppTest:
 
 def test_keeping_an_upload_on_a_full_disk_says_so_and_keeps_the_old_choice(root, monkeypatch):
     at = app_in(root, monkeypatch)
-    space = Workspace(at.session_state["ws"], root)
+    space = Workspace.pending(at.session_state["ws"], root)  # made on its first write
     space.update_settings(
         corpus={"reference": "builtin:toy-pattern", "name": "Toy", "kind": "text"}
     )
@@ -336,7 +336,7 @@ def test_adding_a_model_on_a_full_disk_says_so_and_adds_nothing(root, monkeypatc
     source = Workspace(new_workspace(tmp_path / "elsewhere"), tmp_path / "elsewhere")
     model_zip = export_run(source.run_dir(finished_run(source, "source", steps=10)))
     at = app_in(root, monkeypatch)
-    space = Workspace(at.session_state["ws"], root)
+    space = Workspace.pending(at.session_state["ws"], root)  # made on its first write
     at.switch_page("pages/models.py").run()
     at.file_uploader(key="models_upload_model").set_value(
         ("model.zip", model_zip, "application/zip")

@@ -125,9 +125,20 @@ def test_the_gallery_keeps_only_the_newest_entries(root, monkeypatch):
 
 def test_one_workspace_cannot_push_everyone_else_out(root, alice, bob, monkeypatch):
     monkeypatch.setattr(gallery, "MAX_ENTRIES_PER_WORKSPACE", 3)
+    monkeypatch.setattr(gallery, "POSTS_PER_MINUTE", 100)  # the rate has its own test
     other = gallery.publish(root, bob, "Bob", "text", ["b"], "r")
     flood = [gallery.publish(root, alice, "Alice", "text", [str(n)], "r") for n in range(6)]
     assert [entry.id for entry in gallery.entries(root)] == flood[::-1][:3] + [other]
+
+
+def test_one_workspace_cannot_post_faster_than_the_gallery_allows(root, alice, bob, monkeypatch):
+    for n in range(gallery.POSTS_PER_MINUTE):
+        gallery.publish(root, alice, "Alice", "text", [str(n)], "r")
+    with pytest.raises(GalleryError, match="in the last minute.*Wait [0-9]+ seconds"):
+        gallery.publish(root, alice, "Alice", "text", ["one more"], "r")
+    gallery.publish(root, bob, "Bob", "text", ["b"], "r")  # others still can
+    monkeypatch.setattr(gallery, "RATE_WINDOW_SECONDS", 0.0)  # a minute later
+    gallery.publish(root, alice, "Alice", "text", ["later"], "r")
 
 
 def test_broken_files_are_ignored(root, alice):
