@@ -26,6 +26,7 @@ from charrnn.runs import (
     new_token,
 )
 from charrnn.settings import load_settings, worker_count
+from charrnn.transfer import clean_import_staging
 
 STATUS_ICONS = {
     "queued": "⏳",
@@ -57,6 +58,7 @@ def job_runner() -> JobRunner:
         from charrnn.trainingset import trim_cache  # RDKit: loaded only when needed
 
         cleanup_idle_workspaces(settings.home, settings.idle_days)
+        clean_import_staging(settings.home)  # what a server killed mid-import left
         trim_cache()
 
     housekeeping()

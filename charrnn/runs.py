@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 import re
 import secrets
 import shutil
@@ -317,10 +316,14 @@ class Workspace:
         return self._read_json("workspace.json")
 
     def update_settings(self, **values) -> dict:
-        """Change the workspace's current choices (the first write makes the workspace)."""
-        self._create()
-        settings = {**self.settings, **values}
-        atomic_write_text(self.folder / "workspace.json", json.dumps(settings, ensure_ascii=False))
+        """Change the workspace's current choices (the first write makes the workspace).
+
+        Read, changed and written under the workspace's lock: two tabs choosing at once
+        (a corpus in one, a run in the other) keep both choices."""
+        with self.adding():
+            settings = {**self.settings, **values}
+            text = json.dumps(settings, ensure_ascii=False)
+            atomic_write_text(self.folder / "workspace.json", text)
         return settings
 
     def _read_json(self, name: str) -> dict:

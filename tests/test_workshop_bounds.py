@@ -423,3 +423,28 @@ def test_one_recent_file_keeps_a_workspace(root):
     assert cleanup_idle_workspaces(root, idle_days=30) == [spaces[1].token]
     assert spaces[0].folder.is_dir()
     assert cleanup_idle_workspaces(root / "missing", idle_days=30) == []
+
+
+def test_two_tabs_choosing_at_once_keep_both_choices(root, monkeypatch):
+    """update_settings reads, changes and writes under the workspace's lock."""
+    space = bounded(root)
+    reading = Workspace._read_json
+
+    def slow_read(self, name):  # widen the gap between the read and the write
+        found = reading(self, name)
+        time.sleep(0.002)
+        return found
+
+    monkeypatch.setattr(Workspace, "_read_json", slow_read)
+
+    def tab(key: str) -> None:
+        other = Workspace(space.token, root, space.server_settings)
+        for number in range(30):
+            other.update_settings(**{key: number})
+
+    tabs = [threading.Thread(target=tab, args=(key,)) for key in ("corpus", "run", "preset")]
+    for thread in tabs:
+        thread.start()
+    for thread in tabs:
+        thread.join()
+    assert space.settings == {"corpus": 29, "run": 29, "preset": 29}
