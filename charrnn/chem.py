@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from rdkit import Chem, rdBase
 
+from charrnn.limits import MAX_SMILES_LENGTH
 from charrnn.smiles_syntax import invalid_smiles_reason
 
 _WHITESPACE = re.compile(r"\s")
@@ -17,13 +18,14 @@ _WHITESPACE = re.compile(r"\s")
 
 
 def _clean(smiles: str) -> str | None:
-    """The SMILES without surrounding whitespace, or None if empty or has inner spaces.
+    """The SMILES without surrounding whitespace, or None if empty, too long for RDKit to
+    be asked (limits.MAX_SMILES_LENGTH) or has inner spaces.
 
     RDKit stops reading at the first space ("C C" would parse as "C"), so a string
     with inner whitespace is not a SMILES of what was written.
     """
     text = smiles.strip()
-    if not text or _WHITESPACE.search(text):
+    if not text or len(text) > MAX_SMILES_LENGTH or _WHITESPACE.search(text):
         return None
     return text
 

@@ -1,6 +1,7 @@
 """A new run's configuration from the Train page's choices: preset, overrides, fine-tuning.
 
-The corpus is read (and must belong to the workspace) so the vocabulary size is known.
+The corpus (which must belong to the workspace) is read once, away from the web server
+(runconfig.corpus_facts), so the vocabulary size is known.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from typing import TYPE_CHECKING
 from charrnn.checkpoint import CheckpointError, read_header
 from charrnn.limits import RunBudget, memory_budget, run_budget
 from charrnn.model import PRESETS, ModelConfig, preset_config
-from charrnn.runconfig import RunConfig, corpus_fingerprint, load_corpus, resolve_tokenizer
+from charrnn.runconfig import RunConfig, corpus_facts
 from charrnn.runfiles import RunError
-from charrnn.tokens import Vocabulary, build_vocabulary
+from charrnn.tokens import Vocabulary
 from charrnn.train import TrainConfig
 
 if TYPE_CHECKING:
-    from charrnn.corpus import Corpus
     from charrnn.runs import Workspace
 
 DEFAULT_STEPS = {"tiny": 1500, "small": 3000, "medium": 5000}
@@ -44,12 +44,12 @@ def new_run_config(
     reference = str(corpus.get("reference", ""))
     if not space.owns_corpus(reference):
         raise RunError("The corpus is no longer here. Choose it again on the Corpus page.")
-    loaded = load_corpus(
+    facts = corpus_facts(  # read and checked away from the web server, once per file
         reference,
         smiles_column=corpus.get("smiles_column"),
         drop_invalid=bool(corpus.get("drop_invalid")),
     )
-    smiles = loaded.kind == "smiles"
+    smiles = facts["kind"] == "smiles"
     values = dict(train or {})
     if values.get("minutes") is not None:
         values.setdefault("steps", None)  # a time limit alone
@@ -72,17 +72,15 @@ def new_run_config(
         model_config = ModelConfig.from_json(header["model_config"])
         tokenizer, preset_name, init_path = vocabulary.tokenizer, None, str(base_dir)
     else:
-        tokenizer = resolve_tokenizer("auto", loaded)
-        texts = list(loaded.lines) if smiles else [loaded.text]
-        size = build_vocabulary(texts, tokenizer, line_based=smiles).size
+        tokenizer = facts["tokenizer"]
         overrides = {k: v for k, v in (model or {}).items() if k in MODEL_FIELDS}
-        model_config = preset_config(preset, size, **overrides)
+        model_config = preset_config(preset, facts["vocab_size"], **overrides)
         preset_name, init_path = preset, None
-    check_budget(space, model_config, train_config, loaded)
+    check_budget(space, model_config, train_config, facts["characters"])
     return RunConfig(
         corpus=reference,
-        corpus_kind=loaded.kind,
-        corpus_sha256=corpus_fingerprint(loaded),
+        corpus_kind=facts["kind"],
+        corpus_sha256=facts["sha256"],
         tokenizer=tokenizer,
         model=model_config,
         train=train_config,
@@ -93,9 +91,8 @@ def new_run_config(
     )
 
 
-def check_budget(space: Workspace, model: ModelConfig, train: TrainConfig, corpus: Corpus) -> None:
+def check_budget(space: Workspace, model: ModelConfig, train: TrainConfig, characters: int) -> None:
     """Refuse (RunError) a run past this server's limits, saying what would fit."""
-    characters = len(corpus.text) if corpus.kind != "smiles" else sum(map(len, corpus.lines))
     budget = run_budget(
         asdict(model),
         train.batch_size,

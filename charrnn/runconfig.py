@@ -5,6 +5,7 @@ The command line writes it before training starts, and reads it to resume, sampl
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -16,7 +17,7 @@ from charrnn.builtins import load_builtin
 from charrnn.checkpoint import CheckpointError, atomic_write_text
 from charrnn.corpus import Corpus, CorpusError, read_corpus
 from charrnn.model import ModelConfig
-from charrnn.tokens import Vocabulary
+from charrnn.tokens import Vocabulary, build_vocabulary
 from charrnn.train import TrainConfig
 
 RUN_CONFIG_FILE = "config.json"
@@ -113,6 +114,68 @@ def load_corpus(
         describe_invalid_lines(corpus)
         + " Correct or delete those lines, or pass --drop-invalid to train without them."
     )
+
+
+def facts_of(reference: str, smiles_column: str | None = None, drop_invalid: bool = False) -> dict:
+    """What planning a run needs from its corpus, read and checked once: its kind, its
+    fingerprint, its size in characters, and the tokenizer "auto" picks with the size of
+    the vocabulary it makes."""
+    corpus = load_corpus(reference, smiles_column=smiles_column, drop_invalid=drop_invalid)
+    smiles = corpus.kind == "smiles"
+    tokenizer = resolve_tokenizer("auto", corpus)
+    texts = list(corpus.lines) if smiles else [corpus.text]
+    return {
+        "kind": corpus.kind,
+        "sha256": corpus_fingerprint(corpus),
+        "characters": sum(map(len, corpus.lines)) if smiles else len(corpus.text),
+        "tokenizer": tokenizer,
+        "vocab_size": build_vocabulary(texts, tokenizer, line_based=smiles).size,
+    }
+
+
+@functools.lru_cache(maxsize=32)
+def _builtin_facts(reference: str, smiles_column: str | None, drop_invalid: bool) -> dict:
+    return facts_of(reference, smiles_column, drop_invalid)
+
+
+def corpus_facts(
+    reference: str, smiles_column: str | None = None, drop_invalid: bool = False
+) -> dict:
+    """facts_of, without weighing on the web server: a built-in (small, shipped) is read here
+    once; an upload is read in a child process with a memory and a time limit
+    (charrnn.bounded), and its facts are kept beside the file for the next Train press."""
+    if reference.startswith(BUILTIN_PREFIX):
+        return dict(_builtin_facts(reference, smiles_column, drop_invalid))
+    from charrnn import bounded  # a child process: nothing heavy here
+
+    path = Path(reference)
+    try:
+        info = path.stat()
+    except OSError:
+        raise CorpusError("The corpus file is no longer here. Choose it again.") from None
+    kept = path.with_name(f".{path.name}.facts.json")
+    key = f"{info.st_size}:{info.st_mtime_ns}:{smiles_column}:{bool(drop_invalid)}"
+    try:
+        known = json.loads(kept.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if isinstance(known, dict) and isinstance(known.get(key), dict):
+        return known[key]
+    arguments = {"reference": reference, "smiles_column": smiles_column}
+    try:
+        facts = bounded.call(
+            "charrnn.runconfig:facts_of", {**arguments, "drop_invalid": drop_invalid}
+        )
+    except bounded.ChildFailed as failure:
+        raise CorpusError(
+            "Reading this corpus needed more memory or time than the server gives one file "
+            f"({failure.reason}). Upload a smaller file, for example the first part of it."
+        ) from None
+    try:
+        atomic_write_text(kept, json.dumps({key: facts}))
+    except OSError:
+        pass  # read again next time
+    return facts
 
 
 def describe_invalid_lines(corpus: Corpus, shown: int = SHOWN_INVALID_LINES) -> str:

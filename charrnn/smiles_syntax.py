@@ -5,6 +5,8 @@ import re
 
 from rdkit import Chem, rdBase
 
+from charrnn.limits import MAX_SMILES_LENGTH
+
 _PERIODIC_TABLE = Chem.GetPeriodicTable()
 _ELEMENTS = frozenset(_PERIODIC_TABLE.GetElementSymbol(z) for z in range(1, 119))
 # Atoms written without brackets (the "organic subset"; Cl and Br are handled apart).
@@ -18,23 +20,35 @@ _BRACKET_TAIL = re.compile(r"(@[@A-Z0-9]*)?(H\d*)?([+-]+\d*)?(:\d+)?")
 def invalid_smiles_reason(smiles: str) -> str:
     """Why RDKit cannot read this SMILES; call it only for one that does not parse.
 
-    A string RDKit reads after all gets the vague "RDKit rejected it".
+    A string RDKit reads after all gets the vague "RDKit rejected it". The cost is linear in
+    the string's length: one longer than limits.MAX_SMILES_LENGTH is never parsed, and
+    RDKit's error text (which grows with the square of the length) is asked for only when
+    our own scan names nothing.
     """
     text = smiles.strip()
     if not text:
         return "empty line"
+    if len(text) > MAX_SMILES_LENGTH:
+        return (
+            f"too long: {len(text):,} characters (this app reads molecules of at most "
+            f"{MAX_SMILES_LENGTH:,})"
+        )
     space = _WHITESPACE.search(text)
     if space is not None:
         return (
             f"contains a space or tab (position {space.start() + 1}); "
             "a SMILES is written without spaces"
         )
-    with rdBase.BlockLogs(), rdBase.CaptureErrorLog() as capture:
+    with rdBase.BlockLogs():
         mol = Chem.MolFromSmiles(text, sanitize=False)
-        if mol is not None:
-            problems = Chem.DetectChemistryProblems(mol)
+        problems = Chem.DetectChemistryProblems(mol) if mol is not None else ()
     if mol is None:
-        return _syntax_problem(text) or _parse_error_reason(capture.messages)
+        syntax = _syntax_problem(text)
+        if syntax:
+            return syntax
+        with rdBase.BlockLogs(), rdBase.CaptureErrorLog() as capture:
+            Chem.MolFromSmiles(text, sanitize=False)
+        return _parse_error_reason(capture.messages)
     if problems:
         return _chemistry_reason(mol, problems[0])
     return _sanitize_reason(mol)

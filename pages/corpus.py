@@ -11,22 +11,13 @@ import streamlit as st
 
 import ui
 from charrnn.builtins import builtin_corpora, is_downloaded, load_builtin
-from charrnn.corpus import (
-    CSV_EXTENSIONS,
-    SMILES_EXTENSIONS,
-    Corpus,
-    CorpusError,
-    csv_columns,
-    read_corpus,
-    smiles_column_guess,
-    stored_filename,
-)
+from charrnn.corpus import CSV_EXTENSIONS, SMILES_EXTENSIONS, CorpusError, stored_filename
 from charrnn.download import megabytes
 from charrnn.runs import RunError
+from charrnn.uploads import CorpusPreview, check_upload_bounded, csv_choices_bounded, preview_of
 
 KIND_LABELS = {"text": "text", "smiles": "molecules (SMILES)"}
 UPLOAD_TYPES = ["txt", "text", "md", "smi", "smiles", "csv", "tsv", "gz"]
-PREVIEW_CHARACTERS, PREVIEW_MOLECULES = 1000, 20
 SHOWN_CHARACTERS = {" ": "␣", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 space = ui.workspace()
@@ -46,30 +37,34 @@ def character_set(characters: str) -> str:
     )
 
 
-@st.cache_data(max_entries=4, show_spinner="Reading the file…")
-def read_upload(data: bytes, filename: str, kind: str, column: str | None, limit: int) -> Corpus:
-    return read_corpus(data, filename, kind=kind, smiles_column=column, max_bytes=limit)
+@st.cache_data(max_entries=4, show_spinner="Checking the file…")
+def read_upload(
+    data: bytes, filename: str, kind: str, column: str | None, limit: int
+) -> CorpusPreview:
+    """The upload checked in a child process with a memory and a time limit: a hostile
+    file costs this server nothing, and only what the page shows comes back."""
+    return check_upload_bounded(data, filename, kind=kind, smiles_column=column, max_bytes=limit)
 
 
-@st.cache_data(max_entries=4)
+@st.cache_data(max_entries=4, show_spinner="Reading the columns…")
 def csv_choices(data: bytes, filename: str) -> tuple[list[str], str | None]:
-    return csv_columns(data, filename), smiles_column_guess(data, filename)
+    return csv_choices_bounded(data, filename)
 
 
-def show_corpus(corpus: Corpus, chosen: dict, save=None, upload_key: str = "") -> None:
+def show_corpus(corpus: CorpusPreview, chosen: dict, save=None, upload_key: str = "") -> None:
     """Preview, sizes, invalid lines, and the button that makes this the current corpus.
 
     ``chosen`` is what the settings will hold (an upload has no reference until it is kept:
     ``save`` keeps it in the workspace and returns one, remembered under ``upload_key``).
     """
-    summary = corpus.summary()
+    summary = corpus.summary
     st.subheader("Preview")
     if corpus.kind == "smiles":
-        st.caption(f"The first {min(PREVIEW_MOLECULES, len(corpus.lines))} molecules:")
-        st.code("\n".join(corpus.lines[:PREVIEW_MOLECULES]), language=None)
+        st.caption(f"The first {len(corpus.first_lines)} molecules:")
+        st.code("\n".join(corpus.first_lines), language=None)
     else:
-        st.caption(f"The first {min(PREVIEW_CHARACTERS, len(corpus.text)):,} characters:")
-        st.code(corpus.text[:PREVIEW_CHARACTERS], language=None, wrap_lines=True)
+        st.caption(f"The first {len(corpus.first_text):,} characters:")
+        st.code(corpus.first_text, language=None, wrap_lines=True)
 
     cards = st.columns(4 if corpus.kind == "smiles" else 3)
     cards[0].metric("Characters", f"{summary['characters']:,}", border=True)
@@ -87,24 +82,24 @@ def show_corpus(corpus: Corpus, chosen: dict, save=None, upload_key: str = "") -
     st.code(character_set(summary["unique_characters"]), language=None, wrap_lines=True)
 
     drop = False
-    invalid = corpus.invalid_lines
+    invalid = corpus.invalid_count
     if invalid:
         st.subheader("Lines that are not molecules")
-        are = "line is not a molecule" if len(invalid) == 1 else "lines are not molecules"
+        are = "is not a molecule" if invalid == 1 else "are not molecules"
         st.warning(
-            f"{len(invalid):,} of the {len(corpus.lines):,} {are} RDKit can read. "
+            f"{invalid:,} of the {corpus.line_count:,} lines {are} RDKit can read. "
             "A model learns only from real molecules, so they must be left out to train."
         )
         rows = [
             {"Line": line.line_number, "Text": line.text, "Why RDKit can't read it": line.reason}
-            for line in invalid
+            for line in corpus.invalid_lines
         ]
         st.dataframe(rows, hide_index=True)
-        noun = (
-            "line that is not a molecule" if len(invalid) == 1 else "lines that are not molecules"
-        )
+        if len(rows) < invalid:
+            st.caption(f"The first {len(rows):,} of them are listed.")
+        noun = "line that is not a molecule" if invalid == 1 else "lines that are not molecules"
         st.session_state.setdefault("drop_invalid", False)  # unticked in the browser too
-        drop = st.checkbox(f"Leave out the {len(invalid)} {noun}", key="drop_invalid")
+        drop = st.checkbox(f"Leave out the {invalid:,} {noun}", key="drop_invalid")
     chosen = {**chosen, "drop_invalid": drop}
 
     saved = st.session_state.setdefault("saved_uploads", {})
@@ -170,7 +165,7 @@ def builtin_part() -> None:
         "kind": corpus.kind,
         "smiles_column": None,
     }
-    show_corpus(corpus, chosen)
+    show_corpus(preview_of(corpus), chosen)
 
 
 def upload_part() -> None:

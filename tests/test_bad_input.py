@@ -28,7 +28,7 @@ from safetensors.torch import load_file, save_file
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
-import charrnn.corpus as corpus_module
+import charrnn.uploads as uploads_module
 from charrnn.checkpoint import CHECKPOINT_FILE, load_checkpoint, read_header
 from charrnn.runs import LOCK_FILE, Workspace, new_run_config, new_workspace
 from charrnn.transfer import export_run, import_run
@@ -219,7 +219,19 @@ BAD_CORPORA = [
     ("table.csv", b"name,weight\nethanol,46\nwater,18\n"),
     ("words.smi", b"hello\nworld\nagain\n"),
     ("broken.txt.gz", b"\x1f\x8b\x08\x00" + bytes(40)),
+    ("long.smi", b"C(" * 20_000 + b"\n"),  # one 40 KB line: too long for RDKit to be asked
+    ("cell.csv", b"name,smiles\nbig," + b"C(" * 100_000 + b"\n"),
 ]
+
+
+def test_a_long_smiles_line_is_reported_as_too_long_and_never_parsed(app, before):
+    upload_corpus(app, "long.smi", b"CCO\n" + b"C(" * 100_000 + b"\nc1ccccc1\n")
+    warnings = " ".join(warning.value for warning in app.warning)
+    assert "1 of the 3 lines is not a molecule" in warnings
+    table = app.dataframe[0].value
+    assert "too long: 200,000 characters" in table["Why RDKit can't read it"][0]
+    assert len(table["Text"][0]) <= 201  # the line itself is shown cut short
+    assert_intact(app, before)
 
 
 def test_bad_corpus_uploads_one_after_another_leave_the_app_working(app, before):
@@ -244,8 +256,8 @@ def test_a_100_mb_upload_is_refused_by_its_size_before_it_is_read(
 
         return reading
 
-    for name in ("read_corpus", "csv_columns", "smiles_column_guess"):
-        monkeypatch.setattr(corpus_module, name, spy(name, getattr(corpus_module, name)))
+    for name in ("check_upload_bounded", "csv_choices_bounded"):  # the page's checks
+        monkeypatch.setattr(uploads_module, name, spy(name, getattr(uploads_module, name)))
     big = b"abc abcd abcde.\n" * (100 * 1024 * 1024 // 16)  # 100 MB of text
     for filename in ("big.txt", "big.csv"):
         upload_corpus(app, filename, big)
@@ -256,7 +268,7 @@ def test_a_100_mb_upload_is_refused_by_its_size_before_it_is_read(
     del big
     fresh = f"a file never read before: {uuid.uuid4()}\n".encode() * 10  # not in a cache
     use_good_corpus(app, "fresh.txt", fresh)
-    assert "read_corpus" in read  # and the spy works: a normal upload is read
+    assert "check_upload_bounded" in read  # and the spy works: a normal upload is read
     assert_intact(app, before)
 
 
