@@ -41,17 +41,17 @@ def model_problem(description: Mapping) -> str | None:
     missing, of the wrong type or past a limit is named.
     """
     limits = (
-        ("vocab_size", "characters in the vocabulary", MAX_VOCABULARY),
+        ("vocab_size", "vocabulary size", MAX_VOCABULARY),
         ("embedding_size", "embedding size", MAX_EMBEDDING),
         ("hidden_size", "hidden size", MAX_HIDDEN),
-        ("layers", "layers", MAX_LAYERS),
+        ("layers", "number of layers", MAX_LAYERS),
     )
     for field, what, most in limits:
         value = description.get(field)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             return f"its {what} is not a positive whole number"
         if value > most:
-            return f"it has {value:,} {what}; this server accepts at most {most:,}"
+            return f"its {what} is {value:,}; this server accepts at most {most:,}"
     cell = description.get("cell")
     if cell not in GATES:
         return f"its cell type {cell!r} is not one of {', '.join(GATES)}"

@@ -330,7 +330,7 @@ def test_models_upload_of_a_huge_description_shows_a_plain_message(app):
     upload(app, huge_description_zip())
     assert not app.exception
     message = texts(app.error)
-    assert "larger than this server accepts" in message and "4,096 hidden size" in message
+    assert "larger than this server accepts" in message and "hidden size is 4,096" in message
     assert "Traceback" not in message and space.runs() == []
     good = export_run(space.run_dir(finished_run(space, "good")))
     upload(app, good, "good.zip")  # the page still works

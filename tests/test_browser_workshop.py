@@ -8,9 +8,12 @@ Screenshots go to tests/artifacts/workshop-*.png.
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
 import re
+import struct
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -205,3 +208,81 @@ def test_two_people_never_see_each_others_runs(browser, server, model_zip):
     finally:
         alice_context.close()
         bob_context.close()
+
+
+def server_memory(server) -> dict[str, int]:
+    """The server process's resident memory and its peak since the last reset, in bytes."""
+    values = {}
+    with open(f"/proc/{server.process.pid}/status", encoding="ascii") as handle:
+        for line in handle:
+            name, _, rest = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                values[name] = int(rest.split()[0]) * 1024
+    return values
+
+
+def reset_peak(server) -> int:
+    """Set the server's peak-memory mark to its memory now; returns that memory."""
+    with open(f"/proc/{server.process.pid}/clear_refs", "w", encoding="ascii") as handle:
+        handle.write("5")
+    return server_memory(server)["VmRSS"]
+
+
+def test_a_long_smiles_line_and_a_huge_model_description_leave_the_room_standing(browser, server):
+    """Two attacks from issue 12, as a participant would make them: a .smi file of one
+    40 KB unclosed branch, and a zip of a few hundred bytes describing a 4096-wide LSTM.
+    Each gets a plain message, the server's memory stays within bounds, and another
+    visitor's page still answers."""
+    (attacker_context, attacker), (other_context, other) = visitor(browser), visitor(browser)
+    try:
+        arrive(other, server)
+        arrive(attacker, server)
+        open_page(attacker, "Corpus")
+        keyed(attacker, "corpus_source").get_by_text("Upload", exact=True).click()
+        upload = keyed(attacker, "corpus_upload").locator('input[type="file"]')
+        before = reset_peak(server)
+        smiles_file(upload, "long.smi", b"C(" * 20_000 + b"\n")
+        expect(error_box(attacker)).to_contain_text("too long", timeout=120_000)
+        no_traceback(attacker)
+        added = server_memory(server)["VmHWM"] - before
+        assert added < 300 * 1024**2, f"the upload added {added / 1024**2:.0f} MB"
+        screenshot(attacker, "workshop-6-corpus-long-line")
+
+        open_page(attacker, "Models")
+        before = reset_peak(server)
+        add_model(attacker, "huge.zip", huge_description_zip())
+        expect(error_box(attacker)).to_contain_text("4,096", timeout=120_000)
+        no_traceback(attacker)
+        added = server_memory(server)["VmHWM"] - before
+        assert added < 300 * 1024**2, f"the model upload added {added / 1024**2:.0f} MB"
+        screenshot(attacker, "workshop-7-models-huge-description")
+
+        other.reload()
+        expect(other.locator("h1", has_text=HOME_TITLE)).to_be_visible(timeout=30_000)
+        open_page(other, "Corpus")
+        expect(other.locator("h1", has_text="Corpus")).to_be_visible(timeout=30_000)
+        no_traceback(other)
+    finally:
+        attacker_context.close()
+        other_context.close()
+
+
+def huge_description_zip(hidden: int = 4096, layers: int = 3) -> bytes:
+    """A zip of a few hundred bytes whose checkpoint describes a huge LSTM and holds no weights."""
+    description = {
+        "format": "charrnn-checkpoint-1",
+        "model_config": dict(
+            vocab_size=24, cell="lstm", embedding_size=64, hidden_size=hidden, layers=layers
+        ),
+        "vocabulary": {
+            "tokens": ["<pad>", "<s>", "</s>", *"CNOcno()=#123456789[]"],
+            "tokenizer": "char",
+            "line_based": True,
+        },
+        "step": 1,
+    }
+    header = json.dumps({"__metadata__": {"charrnn": json.dumps(description)}}).encode("utf-8")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("checkpoint.safetensors", struct.pack("<Q", len(header)) + header)
+    return buffer.getvalue()

@@ -61,7 +61,7 @@ for name, (filename, path) in cases.items():
     except CorpusError as error:
         said = str(error)
     if filename.endswith(".smi"):  # what the web process itself does with such a line
-        first = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+        first = data.split(b"\\n", 1)[0].decode("utf-8", "replace").strip()
         said += " | " + str(smiles_problem(first))
     del data
     added = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before

@@ -105,7 +105,7 @@ def lying(**lie) -> bytes:
 HOSTILE_CHECKPOINTS = {  # name -> (the file, what the message says)
     "a huge description": (
         lambda: safetensors_bytes(description(40, hidden_size=4096, layers=3), {}),
-        "larger than this server accepts: it has 4,096 hidden size",
+        "larger than this server accepts: its hidden size is 4,096",
     ),
     "more parameters than allowed": (
         lambda: safetensors_bytes(description(10_000, hidden_size=2048, embedding_size=1024), {}),
