@@ -95,9 +95,15 @@ def _valid_cell(mol: Chem.Mol, width: int, height: int, legend: str) -> str:
     )
 
 
+def _shortened(text: str, most: int) -> str:
+    """The text, cut to `most` characters with "…" when longer (a title is not a dump)."""
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
 def _placeholder(smiles: str, reason: str, width: int, height: int, legend: str) -> str:
     """A muted red frame saying "not a molecule", the string, and why not."""
-    string_lines = _lines(smiles.strip() or "(empty)", int((width - 16) / 6.6), 3)
+    shown = _shortened(smiles.strip(), 1000) or "(empty)"
+    string_lines = _lines(shown, int((width - 16) / 6.6), 3)
     reason_top = 44 + len(string_lines) * 14 + 8
     bottom = height - (LEGEND_HEIGHT if legend else 0) - 8
     reason_lines = _lines(reason, int((width - 16) / 5.9), 1 + int((bottom - reason_top) / 12.5))
@@ -114,7 +120,7 @@ def _placeholder(smiles: str, reason: str, width: int, height: int, legend: str)
         width,
         height,
         frame + heading + string + why + _legend(legend, width, height),
-        title=f"Invalid SMILES {smiles.strip()}: {reason}",
+        title=f"Invalid SMILES {_shortened(smiles.strip(), 200)}: {reason}",
     )
 
 

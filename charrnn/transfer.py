@@ -26,6 +26,7 @@ from charrnn.checkpoint import (
     CHECKPOINT_FILE,
     CHECKPOINT_JSON,
     CheckpointError,
+    DiskFullError,
     atomic_write_text,
     is_disk_full,
     load_checkpoint,
@@ -114,6 +115,10 @@ def import_run(
                 if member.filename != CHECKPOINT_JSON:  # written again from the checkpoint
                     _unpack(archive, member, staging / member.filename)
             return _add_imported(space, staging, name)
+        except OSError as error:
+            if is_disk_full(error) and not isinstance(error, DiskFullError):
+                raise DiskFullError("the uploaded model") from error
+            raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 

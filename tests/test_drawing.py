@@ -115,3 +115,10 @@ def test_molecule_card_of_an_invalid_string():
     assert not card["valid"] and card["canonical"] is None and card["properties"] == {}
     assert "aromatic ring" in card["problem"]
     assert "Not a molecule" in texts(parse(card["svg"]))
+
+
+def test_a_very_long_invalid_string_is_drawn_as_too_long_and_kept_short():
+    card = molecule_card("C(" * 100_000)
+    assert not card["valid"]
+    assert card["problem"].startswith("too long: 200,000 characters")
+    assert len(card["svg"]) < 10_000
