@@ -5,7 +5,7 @@ Run with `streamlit run streamlit_app.py`; each page lives in pages/ and stays t
 
 import streamlit as st
 
-import ui
+from app import ui
 
 st.set_page_config(page_title="charrnn", page_icon="🧪", layout="wide")
 

@@ -67,8 +67,8 @@ def main() -> None:
     fcd = not args.no_fcd
     from common import machine, save
 
-    from charrnn.chem import basic_metrics
-    from charrnn.metrics import evaluate_molecules, metrics_table, training_stats
+    from charrnn.chem.metrics import evaluate_molecules, metrics_table, training_stats
+    from charrnn.chem.smiles import basic_metrics
 
     everything, read_seconds = timed(load_smiles)
     chosen = random.Random(args.seed).sample(everything, args.training + args.generated)

@@ -1,7 +1,7 @@
 """NumPy against PyTorch: characters per second of training the same vanilla RNN.
 
 Both engines train the same one-layer RNN (one-hot input, tanh, Adagrad, clipping) on the
-same windows of a built-in corpus (charrnn.numpy_train.engine_speeds), one after the other.
+same windows of a built-in corpus (charrnn.core.numpy_train.engine_speeds), one after the other.
 Usage: python benchmarks/bench_engines.py [--hidden 128] [--sequence 64] [--batch 1 32]
 """
 
@@ -12,9 +12,9 @@ import argparse
 import torch
 from common import machine, save
 
-from charrnn.batches import prepare_data
-from charrnn.builtins import load_builtin
-from charrnn.numpy_train import engine_speeds
+from charrnn.core.batches import prepare_data
+from charrnn.core.numpy_train import engine_speeds
+from charrnn.corpora.builtins import load_builtin
 
 CORPORA = ("toy-pattern", "python-docs")
 

@@ -21,13 +21,13 @@ import torch
 from common import RESULTS, machine, save
 from moses_data import load_smiles
 
-from charrnn.batches import prepare_data
-from charrnn.checkpoint import load_checkpoint
-from charrnn.chem import canonical_set
-from charrnn.metrics import evaluate_molecules, metrics_table, training_stats
-from charrnn.model import preset_config
-from charrnn.sample import SampleConfig, sample
-from charrnn.train import TrainConfig, Trainer
+from charrnn.chem.metrics import evaluate_molecules, metrics_table, training_stats
+from charrnn.chem.smiles import canonical_set
+from charrnn.core.batches import prepare_data
+from charrnn.core.checkpoint import load_checkpoint
+from charrnn.core.model import preset_config
+from charrnn.core.sample import SampleConfig, sample
+from charrnn.core.train import TrainConfig, Trainer
 
 # MOSES README, row "CharRNN" (1.6M training molecules; scored against MOSES's test set).
 CHARRNN_ROW = {

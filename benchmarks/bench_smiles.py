@@ -17,18 +17,18 @@ import time
 import torch
 from common import DATA, machine, run_side_by_side, save
 
-from charrnn.batches import prepare_data
-from charrnn.chem import basic_metrics, canonical_set
-from charrnn.model import CharRNN, ModelConfig, preset_config
-from charrnn.sample import SampleConfig, sample
-from charrnn.train import TrainConfig, Trainer
+from charrnn.chem.smiles import basic_metrics, canonical_set
+from charrnn.core.batches import prepare_data
+from charrnn.core.model import CharRNN, ModelConfig, preset_config
+from charrnn.core.sample import SampleConfig, sample
+from charrnn.core.train import TrainConfig, Trainer
 
 SAMPLES = 1000
 
 
 def load_lines(corpus: str, limit: int) -> list[str]:
     if corpus == "nci":
-        from charrnn.builtins import load_builtin
+        from charrnn.corpora.builtins import load_builtin
 
         return list(load_builtin("nci-5k").without_invalid().lines)
     with gzip.open(DATA / "moses_train.csv.gz", "rt") as handle:

@@ -13,9 +13,9 @@ import time
 import torch
 from common import DATA, first_time_below, machine, run_side_by_side, save, text_validation
 
-from charrnn.batches import prepare_data
-from charrnn.model import ModelConfig
-from charrnn.train import TrainConfig, Trainer
+from charrnn.core.batches import prepare_data
+from charrnn.core.model import ModelConfig
+from charrnn.core.train import TrainConfig, Trainer
 
 
 def load(path: str):

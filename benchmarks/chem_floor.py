@@ -59,10 +59,10 @@ def main() -> None:
     from common import machine
     from rdkit import Chem, rdBase
 
-    from charrnn import properties
-    from charrnn.chem import parse_smiles
-    from charrnn.chemnet import _chemnet, chemnet_activations
-    from charrnn.filters import screened_passes_filters
+    from charrnn.chem import properties
+    from charrnn.chem.chemnet import _chemnet, chemnet_activations
+    from charrnn.chem.filters import screened_passes_filters
+    from charrnn.chem.smiles import parse_smiles
 
     torch.set_num_threads(args.threads)
     print(f"machine: {machine()}")

@@ -167,13 +167,13 @@ def big_model_run(home: Path) -> str:
     """A workspace holding one finished run of a large model (the server's upper limit of
     what a run may be): the sampling and download attacks use it. Returns the token."""
     sys.path.insert(0, str(ROOT))
+    from charrnn.core.model import CharRNN, ModelConfig
+    from charrnn.core.tokens import build_vocabulary
+    from charrnn.core.train import TrainConfig
     from charrnn.limits import MAX_PARAMETERS, parameter_count
-    from charrnn.model import CharRNN, ModelConfig
-    from charrnn.runconfig import RunConfig, write_run_config
-    from charrnn.runfiles import write_status
-    from charrnn.runs import Workspace, new_workspace
-    from charrnn.tokens import build_vocabulary
-    from charrnn.train import TrainConfig
+    from charrnn.runs.config import RunConfig, write_run_config
+    from charrnn.runs.folder import write_status
+    from charrnn.runs.workspace import Workspace, new_workspace
 
     root = home / "workspaces"
     root.mkdir(parents=True, exist_ok=True)
@@ -187,7 +187,7 @@ def big_model_run(home: Path) -> str:
         hidden -= 64
     config = ModelConfig(vocabulary.size, "lstm", 256, hidden, 2)
     folder = space.folder / "r-0123456789ab"
-    from charrnn.checkpoint import save_checkpoint
+    from charrnn.core.checkpoint import save_checkpoint
 
     save_checkpoint(folder, CharRNN(config), vocabulary, {"step": 1})
     write_run_config(

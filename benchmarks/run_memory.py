@@ -28,9 +28,9 @@ SIZES = (  # cell, embedding, hidden, layers, batch, sequence
 CHILD = """
 import json, random, sys
 import torch
-from charrnn.batches import prepare_data
-from charrnn.model import ModelConfig
-from charrnn.train import TrainConfig, Trainer
+from charrnn.core.batches import prepare_data
+from charrnn.core.model import ModelConfig
+from charrnn.core.train import TrainConfig, Trainer
 
 def vm(name):
     for line in open("/proc/self/status"):

@@ -18,9 +18,9 @@ CHECK_MEMORY_MB = 3072  # address space: Python + RDKit take about 700 MB of it
 CHECK_SECONDS = 180.0
 # The user-error classes a child may raise, by name: raised again here with their message.
 USER_ERRORS = {
-    "CorpusError": ("charrnn.corpus", "CorpusError"),
-    "RunError": ("charrnn.runfiles", "RunError"),
-    "CheckpointError": ("charrnn.checkpoint", "CheckpointError"),
+    "CorpusError": ("charrnn.corpora.reading", "CorpusError"),
+    "RunError": ("charrnn.runs.folder", "RunError"),
+    "CheckpointError": ("charrnn.core.checkpoint", "CheckpointError"),
 }
 _CHILD = """
 import importlib, json, os, sys

@@ -16,12 +16,15 @@ from pathlib import Path
 import torch
 
 from charrnn import __version__
-from charrnn.builtins import builtin_corpora
-from charrnn.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
 from charrnn.console import Progress, StopOnInterrupt, printable
-from charrnn.corpus import Corpus, CorpusError
-from charrnn.model import CELLS, DEFAULT_PRESET, PRESETS, default_device, preset_config
-from charrnn.runconfig import (
+from charrnn.core.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
+from charrnn.core.model import CELLS, DEFAULT_PRESET, PRESETS, default_device, preset_config
+from charrnn.core.sample import SampleConfig, sample
+from charrnn.core.tokens import TOKENIZERS, UnknownCharacterError
+from charrnn.core.train import PRECISIONS, TrainConfig, Trainer, validation_loss
+from charrnn.corpora.builtins import builtin_corpora
+from charrnn.corpora.reading import Corpus, CorpusError
+from charrnn.runs.config import (
     RUN_CONFIG_FILE,
     RunConfig,
     corpus_fingerprint,
@@ -32,9 +35,6 @@ from charrnn.runconfig import (
     training_data,
     write_run_config,
 )
-from charrnn.sample import SampleConfig, sample
-from charrnn.tokens import TOKENIZERS, UnknownCharacterError
-from charrnn.train import PRECISIONS, TrainConfig, Trainer, validation_loss
 
 EXIT_OK, EXIT_FAILED, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Command-line option -> field of ModelConfig / TrainConfig.
@@ -276,7 +276,7 @@ def sample_command(args: argparse.Namespace) -> int:
     samples = sample(checkpoint.model, checkpoint.vocabulary, config)
     rows = [asdict(item) for item in samples]
     if args.check:
-        from charrnn.chem import smiles_problem
+        from charrnn.chem.smiles import smiles_problem
 
         for row in rows:
             row["problem"] = smiles_problem(row["text"])
@@ -348,8 +348,8 @@ def _molecule_metrics(
     The training statistics come from the cache after the first time on a corpus; while
     they are computed, progress lines go to stderr.
     """
-    from charrnn.chem import basic_metrics
-    from charrnn.metrics import evaluate_molecules, metrics_table, training_stats
+    from charrnn.chem.metrics import evaluate_molecules, metrics_table, training_stats
+    from charrnn.chem.smiles import basic_metrics
 
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)

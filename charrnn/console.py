@@ -11,7 +11,7 @@ import threading
 import unicodedata
 from typing import TextIO
 
-from charrnn.train import Trainer, TrainEvent
+from charrnn.core.train import Trainer, TrainEvent
 
 BAR_WIDTH = 20
 # Characters that steer a terminal or reorder text: shown as escapes, never printed raw.

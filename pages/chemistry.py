@@ -1,6 +1,6 @@
 """Chemistry: did the model learn chemistry? MOSES's metrics, property histograms, good molecules.
 
-The check runs as a job in a worker; its report is kept in the run folder (charrnn.assessment).
+The check runs as a job in a worker; its report is kept in the run folder (charrnn.runs.assessment).
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-import ui
-from charrnn import assessment
-from charrnn.assessment import AssessmentSettings
-from charrnn.checkpoint import read_header
-from charrnn.drawing import grid_svg
-from charrnn.properties import PROPERTY_INFO
-from charrnn.report import escape_markdown
-from charrnn.runs import RunError, has_model
+from app import ui
+from charrnn.chem.drawing import grid_svg
+from charrnn.chem.properties import PROPERTY_INFO
+from charrnn.core.checkpoint import read_header
+from charrnn.runs import assessment
+from charrnn.runs.assessment import AssessmentSettings
+from charrnn.runs.report import escape_markdown
+from charrnn.runs.workspace import RunError, has_model
 
 HEADLINE = ("valid", "unique@1000", "novelty", "intdiv1")
 SAMPLE_COUNTS = (100, 300, 1000, 3000, 10000)

@@ -9,12 +9,17 @@ import os
 
 import streamlit as st
 
-import ui
-from charrnn.builtins import builtin_corpora, is_downloaded, load_builtin
-from charrnn.corpus import CSV_EXTENSIONS, SMILES_EXTENSIONS, CorpusError, stored_filename
-from charrnn.download import megabytes
-from charrnn.runs import RunError
-from charrnn.uploads import CorpusPreview, check_upload_bounded, csv_choices_bounded, preview_of
+from app import ui
+from charrnn.corpora.builtins import builtin_corpora, is_downloaded, load_builtin
+from charrnn.corpora.download import megabytes
+from charrnn.corpora.reading import CSV_EXTENSIONS, SMILES_EXTENSIONS, CorpusError, stored_filename
+from charrnn.corpora.uploads import (
+    CorpusPreview,
+    check_upload_bounded,
+    csv_choices_bounded,
+    preview_of,
+)
+from charrnn.runs.workspace import RunError
 
 KIND_LABELS = {"text": "text", "smiles": "molecules (SMILES)"}
 UPLOAD_TYPES = ["txt", "text", "md", "smi", "smiles", "csv", "tsv", "gz"]

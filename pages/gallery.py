@@ -9,10 +9,10 @@ import time
 
 import streamlit as st
 
-import ui
-from charrnn import gallery
-from charrnn.drawing import grid_svg
-from charrnn.report import duration, escape_markdown
+from app import ui
+from charrnn.chem.drawing import grid_svg
+from charrnn.runs import gallery
+from charrnn.runs.report import duration, escape_markdown
 
 REFRESH_SECONDS = 5.0
 SHOWN_AT_FIRST = 20  # entries drawn at once; "Show older entries" adds as many again

@@ -12,14 +12,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-import ui
-from charrnn import gallery
-from charrnn.checkpoint import CHECKPOINT_FILE
-from charrnn.chem import canonical_set, smiles_problem
-from charrnn.drawing import grid_svg
-from charrnn.report import run_labels
-from charrnn.runfiles import read_generated, save_generated
-from charrnn.sample import (
+from app import ui
+from charrnn.chem.drawing import grid_svg
+from charrnn.chem.smiles import canonical_set, smiles_problem
+from charrnn.core.checkpoint import CHECKPOINT_FILE
+from charrnn.core.sample import (
     CHART_BUDGET,
     SampleConfig,
     bounded_config,
@@ -28,7 +25,10 @@ from charrnn.sample import (
     sample,
     shaping_sentence,
 )
-from charrnn.tokens import UnknownCharacterError
+from charrnn.core.tokens import UnknownCharacterError
+from charrnn.runs import gallery
+from charrnn.runs.folder import read_generated, save_generated
+from charrnn.runs.report import run_labels
 
 RAW_COLOUR, SHAPED_COLOUR = "#b8bfca", "#e4572e"
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-import ui
-from charrnn.builtins import builtin_corpora, is_downloaded, load_builtin
-from charrnn.corpus import CorpusError
-from charrnn.runs import RunError
+from app import ui
+from charrnn.corpora.builtins import builtin_corpora, is_downloaded, load_builtin
+from charrnn.corpora.reading import CorpusError
+from charrnn.runs.workspace import RunError
 
 # (button key, label, built-in corpus, size preset, what it does)
 STARTS = (

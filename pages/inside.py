@@ -1,4 +1,4 @@
-"""Inside: what the network does as it reads, step by step (charrnn.inside does the work).
+"""Inside: what the network does as it reads, step by step (charrnn.core.inside does the work).
 
 Chances of the next character, the loss of each step, the hidden state, and the units that
 follow something nameable; for the toy pattern, how the state settles into a cycle.
@@ -12,13 +12,13 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-import ui
-from charrnn import inside
-from charrnn.detectors import detectors
-from charrnn.report import text_html
-from charrnn.runconfig import load_corpus, read_run_config
-from charrnn.sample import SampleConfig, bounded_config, sample
-from charrnn.tokens import UnknownCharacterError
+from app import ui
+from charrnn.core import inside
+from charrnn.core.detectors import detectors
+from charrnn.core.sample import SampleConfig, bounded_config, sample
+from charrnn.core.tokens import UnknownCharacterError
+from charrnn.runs.config import load_corpus, read_run_config
+from charrnn.runs.report import text_html
 
 TEXT_LIMIT = 600  # characters traced on this page
 TARGET_COLOUR, OTHER_COLOUR = "#e4572e", "#9aa5b1"

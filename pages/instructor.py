@@ -13,9 +13,9 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-import ui
-from charrnn import gallery, instructor, login
-from charrnn.report import duration, escape_markdown
+from app import ui
+from charrnn.runs import gallery, instructor, login
+from charrnn.runs.report import duration, escape_markdown
 
 PASSWORD_VARIABLE = "CHARRNN_INSTRUCTOR_PASSWORD"
 REFRESH_SECONDS = 5.0

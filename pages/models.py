@@ -14,13 +14,13 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-import ui
-from charrnn.builtins import builtin_corpora
-from charrnn.checkpoint import CheckpointError
-from charrnn.corpus import CorpusError
-from charrnn.report import compare_frame, escape_markdown, run_labels
-from charrnn.runs import ACTIVE, RunError, has_model
-from charrnn.transfer import IMPORTED_PREFIX, export_run, import_run
+from app import ui
+from charrnn.core.checkpoint import CheckpointError
+from charrnn.corpora.builtins import builtin_corpora
+from charrnn.corpora.reading import CorpusError
+from charrnn.runs.report import compare_frame, escape_markdown, run_labels
+from charrnn.runs.transfer import IMPORTED_PREFIX, export_run, import_run
+from charrnn.runs.workspace import ACTIVE, RunError, has_model
 
 PROBLEMS = (CorpusError, CheckpointError, RunError, ValueError)
 TABLE_REFRESH_SECONDS = 3.0  # while a run is queued, training or paused

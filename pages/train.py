@@ -7,27 +7,20 @@ from __future__ import annotations
 
 import streamlit as st
 
-import engine_parts
-import ui
-from charrnn import report
-from charrnn.checkpoint import CheckpointError
-from charrnn.corpus import CorpusError
+from app import engines as engine_parts
+from app import ui
+from charrnn.core.checkpoint import CheckpointError
+from charrnn.core.model import CELLS, DEFAULT_PRESET, PRESETS
+from charrnn.core.numpy_train import ADAGRAD_LEARNING_RATE, numpy_run_config
+from charrnn.core.tokens import UnknownCharacterError
+from charrnn.core.train import TrainConfig
+from charrnn.corpora.reading import CorpusError
 from charrnn.limits import MAX_EMBEDDING, MAX_HIDDEN, MAX_LAYERS, budget_text
-from charrnn.model import CELLS, DEFAULT_PRESET, PRESETS
-from charrnn.newrun import planned_budget
-from charrnn.numpy_train import ADAGRAD_LEARNING_RATE, numpy_run_config
-from charrnn.runconfig import read_run_config
-from charrnn.runfiles import read_status
-from charrnn.runs import (
-    ACTIVE,
-    DEFAULT_CHEM_EVERY,
-    DEFAULT_STEPS,
-    RunError,
-    has_model,
-    new_run_config,
-)
-from charrnn.tokens import UnknownCharacterError
-from charrnn.train import TrainConfig
+from charrnn.runs import report
+from charrnn.runs.config import read_run_config
+from charrnn.runs.folder import read_status
+from charrnn.runs.plan import DEFAULT_CHEM_EVERY, DEFAULT_STEPS, new_run_config, planned_budget
+from charrnn.runs.workspace import ACTIVE, RunError, has_model
 
 PROBLEMS = (CorpusError, CheckpointError, RunError, UnknownCharacterError, ValueError)
 PRESET_LINES = {

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from charrnn.batches import TrainingData, prepare_data
-from charrnn.builtins import load_builtin
-from charrnn.model import CharRNN, ModelConfig
-from charrnn.runs import Workspace, new_workspace
-from charrnn.train import TrainConfig, Trainer
+from charrnn.core.batches import TrainingData, prepare_data
+from charrnn.core.model import CharRNN, ModelConfig
+from charrnn.core.train import TrainConfig, Trainer
+from charrnn.corpora.builtins import load_builtin
+from charrnn.runs.workspace import Workspace, new_workspace
 
 # Molecules with two-letter atoms, bracket atoms, stereo centres, charges and ring closures.
 SMILES_LINES = (

@@ -14,9 +14,9 @@ from app_support import no_exceptions
 from app_support import open_page as open_app
 from test_app_generate import SMILES_CORPUS, TEXT_CORPUS, finished_run
 
-from charrnn import assessment
-from charrnn.assessment import AssessmentSettings
-from charrnn.runs import Workspace, mark_interrupted, new_workspace
+from charrnn.runs import assessment
+from charrnn.runs.assessment import AssessmentSettings
+from charrnn.runs.workspace import Workspace, mark_interrupted, new_workspace
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,15 @@ import pytest
 from conftest import quick_config
 from streamlit.testing.v1 import AppTest
 
-import ui
-from charrnn import gallery, instructor, login
-from charrnn.jobs import JobRunner
-from charrnn.model import ModelConfig
-from charrnn.runconfig import RunConfig, corpus_fingerprint, load_corpus
-from charrnn.runfiles import last_event, read_status
-from charrnn.runs import Workspace, new_run_config, new_workspace
-from charrnn.worker import train_worker
+from app import ui
+from charrnn.core.model import ModelConfig
+from charrnn.runs import gallery, instructor, login
+from charrnn.runs.config import RunConfig, corpus_fingerprint, load_corpus
+from charrnn.runs.folder import last_event, read_status
+from charrnn.runs.jobs import JobRunner
+from charrnn.runs.plan import new_run_config
+from charrnn.runs.worker import train_worker
+from charrnn.runs.workspace import Workspace, new_workspace
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 MARKUP = "<script>alert(1)</script>"

@@ -13,11 +13,11 @@ import pytest
 from conftest import quick_config
 from streamlit.testing.v1 import AppTest
 
-from charrnn.model import ModelConfig
-from charrnn.runconfig import RunConfig, corpus_fingerprint, load_corpus
-from charrnn.runfiles import GENERATED_FILE, read_generated, save_generated
-from charrnn.runs import Workspace, new_workspace
-from charrnn.worker import train_worker
+from charrnn.core.model import ModelConfig
+from charrnn.runs.config import RunConfig, corpus_fingerprint, load_corpus
+from charrnn.runs.folder import GENERATED_FILE, read_generated, save_generated
+from charrnn.runs.worker import train_worker
+from charrnn.runs.workspace import Workspace, new_workspace
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 PAGE = "pages/generate.py"
@@ -150,13 +150,13 @@ def test_samples_survive_a_refresh_and_stay_with_their_run(monkeypatch, home, te
 
 
 def test_on_a_full_disk_the_samples_show_with_a_warning(monkeypatch, home, text_space):
-    import charrnn.runfiles
-    from charrnn.checkpoint import DiskFullError
+    import charrnn.runs.folder
+    from charrnn.files import DiskFullError
 
     def full(*args, **kwargs):
         raise DiskFullError("the samples")
 
-    monkeypatch.setattr(charrnn.runfiles, "save_generated", full)
+    monkeypatch.setattr(charrnn.runs.folder, "save_generated", full)
     at = open_page(monkeypatch, home, *text_space)
     at.number_input(key="generate_seed").set_value(5)
     at.text_area(key="generate_prompt_text").input("abcd")

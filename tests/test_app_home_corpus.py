@@ -12,7 +12,7 @@ import pytest
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
-from charrnn.runconfig import load_corpus
+from charrnn.runs.config import load_corpus
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from app_support import no_exceptions
 from app_support import open_page as open_app
 from test_app_generate import SMILES_CORPUS, TEXT_CORPUS, finished_run
 
-from charrnn.runs import Workspace, new_workspace
+from charrnn.runs.workspace import Workspace, new_workspace
 
 PATTERN = ("abc " * 200 + "\n").encode()
 

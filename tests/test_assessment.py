@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from test_runs import wait_for
 
-from charrnn import assessment
-from charrnn.assessment import AssessmentSettings
-from charrnn.jobs import JobRunner
-from charrnn.properties import PROPERTY_NAMES
-from charrnn.runs import Workspace, new_run_config, new_workspace
-from charrnn.worker import train_worker
+from charrnn.chem.properties import PROPERTY_NAMES
+from charrnn.runs import assessment
+from charrnn.runs.assessment import AssessmentSettings
+from charrnn.runs.jobs import JobRunner
+from charrnn.runs.plan import new_run_config
+from charrnn.runs.worker import train_worker
+from charrnn.runs.workspace import Workspace, new_workspace
 
 SERIES = {"reference": "builtin:chembl-freewilson", "name": "series", "kind": "smiles"}
 TOY = {"reference": "builtin:toy-pattern", "name": "Toy", "kind": "text"}

@@ -28,11 +28,12 @@ from safetensors.torch import load_file, save_file
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
-import charrnn.uploads as uploads_module
-from charrnn.checkpoint import CHECKPOINT_FILE, load_checkpoint, read_header
-from charrnn.runs import LOCK_FILE, Workspace, new_run_config, new_workspace
-from charrnn.transfer import export_run, import_run
-from charrnn.worker import train_worker
+import charrnn.corpora.uploads as uploads_module
+from charrnn.core.checkpoint import CHECKPOINT_FILE, load_checkpoint, read_header
+from charrnn.runs.plan import new_run_config
+from charrnn.runs.transfer import export_run, import_run
+from charrnn.runs.worker import train_worker
+from charrnn.runs.workspace import LOCK_FILE, Workspace, new_workspace
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 STEPS = 20

@@ -115,7 +115,7 @@ def report(capsys, line: str) -> None:
 def test_a_bookmarked_page_opens_inside_the_app(page, server):
     """First in this module: on a fresh server, a page's own address used to run the page
     file alone, without the app's navigation and sidebar."""
-    from charrnn.runs import new_workspace
+    from charrnn.runs.workspace import new_workspace
 
     token = new_workspace(server.home / "workspaces")
     page.goto(f"{server.url}/models?ws={token}")

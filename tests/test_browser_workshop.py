@@ -30,8 +30,8 @@ from browser_support import (
 )
 from test_runs import finished_run
 
-from charrnn.runs import Workspace, new_workspace
-from charrnn.transfer import export_run
+from charrnn.runs.transfer import export_run
+from charrnn.runs.workspace import Workspace, new_workspace
 
 pytestmark = pytest.mark.browser
 if not CHROMIUM.exists():

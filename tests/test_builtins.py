@@ -1,4 +1,4 @@
-"""Tests for charrnn.builtins: the list, each offline corpus, and a missing RDKit file.
+"""Tests for charrnn.corpora.builtins: the list, each offline corpus, and a missing RDKit file.
 
 Tiny Shakespeare's download is tested in test_corpus.py, beside the local HTTP server.
 """
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from charrnn import builtins as builtins_module
-from charrnn.builtins import builtin_corpora, load_builtin
-from charrnn.corpus import CorpusError
+from charrnn.corpora import builtins as builtins_module
+from charrnn.corpora.builtins import builtin_corpora, load_builtin
+from charrnn.corpora.reading import CorpusError
 
 
 def test_builtin_list():

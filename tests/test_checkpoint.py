@@ -1,4 +1,4 @@
-"""Tests for charrnn.checkpoint: a saved model comes back exactly; anything else is refused.
+"""Tests for charrnn.core.checkpoint: a saved model comes back exactly; anything else is refused.
 
 Pickles are never opened, damaged files are reported, and a failed save keeps the old one.
 """
@@ -15,8 +15,8 @@ from conftest import tiny_config
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from charrnn import checkpoint as checkpoint_module
-from charrnn.checkpoint import (
+from charrnn.core import checkpoint as checkpoint_module
+from charrnn.core.checkpoint import (
     CHECKPOINT_FILE,
     CHECKPOINT_JSON,
     CheckpointError,
@@ -26,8 +26,8 @@ from charrnn.checkpoint import (
     restore_optimizer,
     save_checkpoint,
 )
-from charrnn.model import CharRNN
-from charrnn.tokens import build_vocabulary
+from charrnn.core.model import CharRNN
+from charrnn.core.tokens import build_vocabulary
 
 TEXT = "naïve café — 東京 🚀🧪 abc abcd\n"
 

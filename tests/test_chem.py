@@ -1,11 +1,11 @@
-"""Tests for charrnn.chem: SMILES parsing, reasons for invalid strings, canonical and
+"""Tests for charrnn.chem.smiles: SMILES parsing, reasons for invalid strings, canonical and
 randomized spellings, and the MOSES validity/uniqueness/novelty numbers."""
 
 import random
 
 import pytest
 
-from charrnn.chem import (
+from charrnn.chem.smiles import (
     BasicMetrics,
     basic_metrics,
     canonical_set,

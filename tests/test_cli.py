@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from charrnn import cli, console
-from charrnn.checkpoint import read_header
 from charrnn.console import StopOnInterrupt, printable
+from charrnn.core.checkpoint import read_header
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--preset", "tiny", "--threads", "1", "--batch-size", "16", "--sequence-length", "32"]
@@ -45,7 +45,7 @@ def molecules_file(tmp_path_factory) -> Path:
     """60 molecules from RDKit's NCI file, with two broken lines at lines 31 and 32."""
     from rdkit import RDConfig
 
-    from charrnn.chem import smiles_problem
+    from charrnn.chem.smiles import smiles_problem
 
     nci = Path(RDConfig.RDDataDir, "NCI", "first_5K.smi").read_text().splitlines()
     good = [line.split()[0] for line in nci[:80] if smiles_problem(line.split()[0]) is None]

@@ -1,4 +1,5 @@
-"""Tests for charrnn.corpus: every format, every user error, downloads (Tiny Shakespeare too).
+"""Tests for charrnn.corpora.reading: every format, every user error, downloads (Tiny
+Shakespeare too).
 
 Fixtures are made here (tmp_path, a local HTTP server); nothing leaves this machine.
 """
@@ -18,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from charrnn import builtins as builtins_module
-from charrnn.builtins import load_builtin
-from charrnn.corpus import (
+from charrnn.corpora import builtins as builtins_module
+from charrnn.corpora.builtins import load_builtin
+from charrnn.corpora.reading import (
     DEFAULT_MAX_BYTES,
     Corpus,
     CorpusError,

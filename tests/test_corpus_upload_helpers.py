@@ -8,8 +8,8 @@ import gzip
 
 import pytest
 
-from charrnn.builtins import is_downloaded
-from charrnn.corpus import CorpusError, read_corpus, smiles_column_guess, stored_filename
+from charrnn.corpora.builtins import is_downloaded
+from charrnn.corpora.reading import CorpusError, read_corpus, smiles_column_guess, stored_filename
 
 
 def test_the_smiles_column_is_found_by_its_name():

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from charrnn.drawing import grid_svg, molecule_card, molecule_svg
+from charrnn.chem.drawing import grid_svg, molecule_card, molecule_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = "<script>alert('x')</script>C1CC"

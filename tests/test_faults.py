@@ -20,20 +20,19 @@ from safetensors import SafetensorError
 from streamlit.testing.v1 import AppTest
 from test_runs import finished_run, make_run, wait_for
 
-import charrnn.checkpoint as checkpoint_module
-from charrnn.checkpoint import (
+import charrnn.core.checkpoint as checkpoint_module
+from charrnn.core.checkpoint import (
     CHECKPOINT_FILE,
     CHECKPOINT_JSON,
-    DiskFullError,
-    atomic_write_text,
     load_checkpoint,
     save_checkpoint,
 )
-from charrnn.jobs import JobRunner
-from charrnn.runfiles import read_status, update_status
-from charrnn.runs import LOCK_FILE, Workspace, mark_interrupted, new_workspace
-from charrnn.transfer import export_run
-from charrnn.worker import train_worker
+from charrnn.files import DiskFullError, atomic_write_text
+from charrnn.runs.folder import read_status, update_status
+from charrnn.runs.jobs import JobRunner
+from charrnn.runs.transfer import export_run
+from charrnn.runs.worker import train_worker
+from charrnn.runs.workspace import LOCK_FILE, Workspace, mark_interrupted, new_workspace
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 FOREVER = dict(steps=1_000_000, checkpoint_every=20, eval_every=100_000)

@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from charrnn import gallery
-from charrnn.gallery import GalleryError
-from charrnn.runs import new_workspace
+from charrnn.runs import gallery
+from charrnn.runs.gallery import GalleryError
+from charrnn.runs.workspace import new_workspace
 
 MARKUP = "<script>alert(1)</script> **bold** [a](javascript:x)"
 

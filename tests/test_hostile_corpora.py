@@ -1,6 +1,6 @@
 """Hostile corpus files through the code the pages use: a clear message, bounded memory.
 
-Each file goes through charrnn.uploads (the Corpus page's check, run in a child process
+Each file goes through charrnn.corpora.uploads (the Corpus page's check, run in a child process
 with limits) and through the SMILES checks the web process itself still calls; the peak
 memory each adds to the calling process is measured in a fresh subprocess and asserted
 with a generous margin (never a wall time).
@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from charrnn import bounded
-from charrnn.chem import smiles_problem
-from charrnn.corpus import CorpusError
+from charrnn.chem.smiles import smiles_problem
+from charrnn.corpora.reading import CorpusError
+from charrnn.corpora.uploads import check_upload_bounded
 from charrnn.limits import MAX_SMILES_LENGTH
-from charrnn.uploads import check_upload_bounded
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT = 50 * 1024 * 1024
@@ -43,9 +43,9 @@ HOSTILE = {  # name -> (file name, bytes)
 MEASURE = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from charrnn.chem import smiles_problem
-from charrnn.corpus import CorpusError
-from charrnn.uploads import check_upload_bounded
+from charrnn.chem.smiles import smiles_problem
+from charrnn.corpora.reading import CorpusError
+from charrnn.corpora.uploads import check_upload_bounded
 def peak():  # VmHWM: this process's own peak (ru_maxrss starts at the forking parent's)
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
@@ -138,6 +138,6 @@ def test_the_child_reports_memory_time_user_errors_and_bugs_apart():
         bounded.call("subprocess:call", {"args": ["sleep", "30"]}, seconds=1)
     assert failed.value.reason == "time"
     with pytest.raises(CorpusError, match="There is no file"):  # a user error keeps its class
-        bounded.call("charrnn.corpus:read_corpus", {"data": "/no/such/corpus.txt"})
+        bounded.call("charrnn.corpora.reading:read_corpus", {"data": "/no/such/corpus.txt"})
     with pytest.raises(RuntimeError, match="JSONDecodeError"):  # a bug is not a user error
         bounded.call("json:loads", {"s": "{"})

@@ -22,8 +22,8 @@ import torch
 from conftest import tiny_config
 from safetensors.torch import load_file
 
-from charrnn import checkpoint as checkpoint_module
-from charrnn.checkpoint import (
+from charrnn.core import checkpoint as checkpoint_module
+from charrnn.core.checkpoint import (
     CHECKPOINT_FILE,
     CHECKPOINT_JSON,
     OUT_OF_MEMORY,
@@ -31,12 +31,12 @@ from charrnn.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from charrnn.checkpoint_header import FORMAT, model_shapes
-from charrnn.model import CharRNN
-from charrnn.runfiles import RunError
-from charrnn.runs import LOCK_FILE
-from charrnn.tokens import SPECIALS, build_vocabulary
-from charrnn.transfer import clean_import_staging, export_run, import_run
+from charrnn.core.checkpoint_header import FORMAT, model_shapes
+from charrnn.core.model import CharRNN
+from charrnn.core.tokens import SPECIALS, build_vocabulary
+from charrnn.runs.folder import RunError
+from charrnn.runs.transfer import clean_import_staging, export_run, import_run
+from charrnn.runs.workspace import LOCK_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_ADDED_MB = 150  # generous: every refusal below costs a few MB, the old code 1,300 MB
@@ -377,8 +377,8 @@ def test_a_killed_imports_staging_folder_is_removed(tmp_path, space, root):
 MEASURE = """
 import json, resource, sys
 from pathlib import Path
-from charrnn.runs import Workspace, new_workspace
-from charrnn.transfer import import_run
+from charrnn.runs.workspace import Workspace, new_workspace
+from charrnn.runs.transfer import import_run
 
 def status_mb(key):
     with open('/proc/self/status') as status:

@@ -10,8 +10,8 @@ import pytest
 import torch
 from conftest import SMILES_LINES, tiny_config
 
-from charrnn.detectors import detectors
-from charrnn.inside import (
+from charrnn.core.detectors import detectors
+from charrnn.core.inside import (
     MAX_TRACE_TOKENS,
     InsideError,
     Trace,
@@ -22,8 +22,8 @@ from charrnn.inside import (
     trace,
     unit_colours,
 )
-from charrnn.model import CharRNN
-from charrnn.tokens import UnknownCharacterError, build_vocabulary
+from charrnn.core.model import CharRNN
+from charrnn.core.tokens import UnknownCharacterError, build_vocabulary
 
 TEXT = 'She said "hello, world" twice.\nHello again, world!'
 

@@ -19,18 +19,18 @@ from pathlib import Path
 import pytest
 from test_runs import TOY, make_run, quick_train, wait_for
 
-from charrnn import assessment
-from charrnn.jobs import JobRunner
-from charrnn.newrun import new_run_config, planned_budget
-from charrnn.numpy_train import (
+from charrnn.runs import assessment
+from charrnn.runs.folder import RunError, read_status, update_status
+from charrnn.runs.jobs import JobRunner
+from charrnn.runs.plan import new_run_config, planned_budget
+from charrnn.runs.settings import ServerSettings
+from charrnn.runs.speeds import (
     SPEED_MAX_HIDDEN,
     SPEED_SAMPLE_CHARACTERS,
     _speed_sample,
     corpus_engine_speeds,
 )
-from charrnn.runfiles import RunError, read_status, update_status
-from charrnn.runs import Workspace, mark_interrupted, new_workspace
-from charrnn.settings import ServerSettings
+from charrnn.runs.workspace import Workspace, mark_interrupted, new_workspace
 from charrnn.worker_start import memory_message, out_of_memory, process_identity
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ def test_a_killed_servers_worker_ends_with_it(root, space):
         """
         import sys, threading, time
         from pathlib import Path
-        from charrnn.jobs import JobRunner
+        from charrnn.runs.jobs import JobRunner
         runner = JobRunner(max_workers=1, poll_seconds=0.1)
         page = threading.Thread(target=runner.submit, args=(Path(sys.argv[1]),))
         page.start(); page.join()  # the page's thread is gone before the worker trains
@@ -144,7 +144,7 @@ def test_a_process_identity_changes_with_the_process():
 WRITER = """
 import sys
 from pathlib import Path
-from charrnn.runfiles import update_status
+from charrnn.runs.folder import update_status
 for number in range(int(sys.argv[3])):
     update_status(Path(sys.argv[1]), **{f"{sys.argv[2]}-{number}": number})
 """

@@ -6,10 +6,10 @@ import os
 
 from test_runs import make_run, wait_for
 
-from charrnn.checkpoint import CHECKPOINT_FILE, load_checkpoint
-from charrnn.jobs import JobRunner
-from charrnn.runfiles import read_status
-from charrnn.runs import Workspace, new_workspace
+from charrnn.core.checkpoint import CHECKPOINT_FILE, load_checkpoint
+from charrnn.runs.folder import read_status
+from charrnn.runs.jobs import JobRunner
+from charrnn.runs.workspace import Workspace, new_workspace
 
 
 def test_one_workspace_cannot_take_every_worker(root, space):

@@ -2,6 +2,8 @@
 
 import pytest
 
+from charrnn.core.model import PRESETS, CharRNN, ModelConfig
+from charrnn.core.model import parameter_count as built_count
 from charrnn.limits import (
     MAX_PARAMETERS,
     budget_text,
@@ -11,8 +13,6 @@ from charrnn.limits import (
     run_budget,
     training_memory,
 )
-from charrnn.model import PRESETS, CharRNN, ModelConfig
-from charrnn.model import parameter_count as built_count
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])

@@ -14,8 +14,8 @@ from rdkit import Chem, RDConfig, rdBase
 from rdkit.Chem import QED, AllChem
 from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 
-from charrnn import chemnet, describing, metrics
-from charrnn.metrics import (
+from charrnn.chem import chemnet, describing, metrics
+from charrnn.chem.metrics import (
     MetricResult,
     cosine_similarity,
     evaluate_molecules,
@@ -26,7 +26,7 @@ from charrnn.metrics import (
     training_stats,
     wasserstein_distance,
 )
-from charrnn.properties import (
+from charrnn.chem.properties import (
     PROPERTY_INFO,
     describe,
     fingerprint_bits,

@@ -1,4 +1,5 @@
-"""Tests for charrnn.model: shapes of every cell, the config, the presets, growing a vocabulary.
+"""Tests for charrnn.core.model: shapes of every cell, the config, the presets, growing a
+vocabulary.
 
 Models are tiny; only the presets are built at their real sizes.
 """
@@ -10,7 +11,7 @@ import json
 import pytest
 import torch
 
-from charrnn.model import (
+from charrnn.core.model import (
     PRESETS,
     CharRNN,
     ModelConfig,

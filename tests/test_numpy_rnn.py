@@ -1,4 +1,4 @@
-"""Tests for charrnn.numpy_rnn: the NumPy vanilla RNN computes what PyTorch computes.
+"""Tests for charrnn.core.numpy_rnn: the NumPy vanilla RNN computes what PyTorch computes.
 
 Gradients match autograd's and finite differences, the loss falls on a toy corpus, sampling
 is reproducible, and the CharRNN conversion is exact both ways.
@@ -11,9 +11,9 @@ import pytest
 import torch
 from torch import nn
 
-from charrnn import numpy_rnn
-from charrnn.model import CharRNN, ModelConfig
-from charrnn.numpy_rnn import (
+from charrnn.core import numpy_rnn
+from charrnn.core.model import CharRNN, ModelConfig
+from charrnn.core.numpy_rnn import (
     NAMES,
     adagrad_update,
     backward,
@@ -27,7 +27,7 @@ from charrnn.numpy_rnn import (
     train_step,
     zeros_like,
 )
-from charrnn.tokens import PAD_ID
+from charrnn.core.tokens import PAD_ID
 
 VOCAB, HIDDEN = 7, 5
 

@@ -1,4 +1,4 @@
-"""Tests for charrnn.numpy_train and the engine choice of a run: NumPy runs like any other.
+"""Tests for charrnn.core.numpy_train and the engine choice of a run: NumPy runs like any other.
 
 The loss falls, the checkpoint loads and samples on the usual pages' code, stop and resume
 work (exactly), and a worker trains a run folder whose config asks for the NumPy engine.
@@ -14,14 +14,15 @@ import torch
 from conftest import quick_config
 from test_runs import TINY_MODEL, TOY, quick_train
 
-from charrnn.checkpoint import load_checkpoint
-from charrnn.model import ModelConfig
-from charrnn.numpy_train import ADAGRAD_LEARNING_RATE, NumpyTrainer, engine_speeds
-from charrnn.runconfig import RunConfig, read_run_config, write_run_config
-from charrnn.runfiles import read_status
-from charrnn.runs import Workspace, new_run_config
-from charrnn.sample import SampleConfig, sample
-from charrnn.worker import train_worker
+from charrnn.core.checkpoint import load_checkpoint
+from charrnn.core.model import ModelConfig
+from charrnn.core.numpy_train import ADAGRAD_LEARNING_RATE, NumpyTrainer, engine_speeds
+from charrnn.core.sample import SampleConfig, sample
+from charrnn.runs.config import RunConfig, read_run_config, write_run_config
+from charrnn.runs.folder import read_status
+from charrnn.runs.plan import new_run_config
+from charrnn.runs.worker import train_worker
+from charrnn.runs.workspace import Workspace
 
 LSTM = ModelConfig(vocab_size=1, cell="lstm", embedding_size=8, hidden_size=32, layers=2)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from charrnn.report import (
+from charrnn.runs.report import (
     FLAT_HINT,
     OVERFIT_HINT,
     chem_frame,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from charrnn.trainingset import STALE_TEMP_SECONDS, trim_cache
+from charrnn.chem.trainingset import STALE_TEMP_SECONDS, trim_cache
 
 NOW = 1_000_000.0
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from charrnn import login
-from charrnn.login import FAILURES_ALLOWED, FIRST_PAUSE_SECONDS, LoginGuard, LoginPausedError
+from charrnn.runs import login
+from charrnn.runs.login import FAILURES_ALLOWED, FIRST_PAUSE_SECONDS, LoginGuard, LoginPausedError
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 PASSWORD = "correct horse battery"
@@ -47,7 +47,7 @@ def type_password(at: AppTest, password: str) -> list[str]:
 
 def test_wrong_passwords_pause_logins_for_a_growing_while(caplog):
     guard = LoginGuard()
-    caplog.set_level(logging.WARNING, logger="charrnn.login")
+    caplog.set_level(logging.WARNING, logger="charrnn.runs.login")
     for attempt in range(FAILURES_ALLOWED):
         assert guard.attempt("guess-secret-1", PASSWORD, now=100.0 + attempt) is False
     assert "guess-secret-1" not in caplog.text and "wrong instructor password" in caplog.text

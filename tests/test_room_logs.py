@@ -9,16 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from charrnn import runfiles
-from charrnn.runfiles import (
-    LAST_EVENT_FILE,
-    METRICS_FILE,
-    append_event,
-    last_event,
-    read_metrics,
-)
-from charrnn.runs import Workspace, new_run_config, new_workspace
-from charrnn.settings import ServerSettings
+from charrnn.core.events import LAST_EVENT_FILE, METRICS_FILE, append_event
+from charrnn.runs import folder as runfiles
+from charrnn.runs.folder import last_event, read_metrics
+from charrnn.runs.plan import new_run_config
+from charrnn.runs.settings import ServerSettings
+from charrnn.runs.workspace import Workspace, new_workspace
 
 TOY = {"reference": "builtin:toy-pattern", "name": "toy", "kind": "text"}
 

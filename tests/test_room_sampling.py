@@ -8,10 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from charrnn import inside
-from charrnn.limits import MAX_PARAMETERS
-from charrnn.model import ModelConfig
-from charrnn.sample import (
+from charrnn.core import inside
+from charrnn.core.model import ModelConfig
+from charrnn.core.sample import (
     CHART_BUDGET,
     WORK_BUDGET,
     SampleConfig,
@@ -21,7 +20,8 @@ from charrnn.sample import (
     prompt_problem,
     sampling_work,
 )
-from charrnn.tokens import build_vocabulary
+from charrnn.core.tokens import build_vocabulary
+from charrnn.limits import MAX_PARAMETERS
 
 VOCABULARY = build_vocabulary([string.printable])
 
@@ -73,8 +73,8 @@ def test_a_trace_keeps_fewer_positions_for_a_huge_vocabulary():
 
 
 def test_the_generate_page_says_when_a_big_model_writes_shorter_samples(monkeypatch, tmp_path):
-    from charrnn import sample as sampling
-    from charrnn.runs import Workspace, new_workspace
+    from charrnn.core import sample as sampling
+    from charrnn.runs.workspace import Workspace, new_workspace
     from tests.test_app_generate import TEXT_CORPUS, finished_run, open_page
 
     home = tmp_path / "home"

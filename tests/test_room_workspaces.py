@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from charrnn import serverroom
-from charrnn.runs import ServerFullError, Workspace, new_run_config, new_token, new_workspace
-from charrnn.settings import MB, ServerSettings
+from charrnn.runs import serverroom
+from charrnn.runs.plan import new_run_config
+from charrnn.runs.settings import MB, ServerSettings
+from charrnn.runs.workspace import ServerFullError, Workspace, new_token, new_workspace
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 TOY = {"reference": "builtin:toy-pattern", "name": "toy", "kind": "text"}

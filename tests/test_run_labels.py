@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from charrnn.report import run_labels
+from charrnn.runs.report import run_labels
 
 
 def run(run_id: str, name: str, status: str = "running") -> SimpleNamespace:

@@ -1,4 +1,4 @@
-"""Tests for charrnn.sample: greedy, top-k, top-p, prompts, end tokens and log-likelihoods.
+"""Tests for charrnn.core.sample: greedy, top-k, top-p, prompts, end tokens and log-likelihoods.
 
 The models are tiny and briefly trained (shared fixtures in conftest.py).
 """
@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from charrnn.sample import (
+from charrnn.core.sample import (
     SampleConfig,
     banned_tokens,
     filter_logits,
@@ -22,7 +22,7 @@ from charrnn.sample import (
     sample,
     shaping_sentence,
 )
-from charrnn.tokens import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UnknownCharacterError
+from charrnn.core.tokens import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UnknownCharacterError
 
 
 def texts(results):

@@ -1,4 +1,5 @@
-"""Tests for charrnn.tokens: tokenisers, vocabularies, encoding and the unknown-character error.
+"""Tests for charrnn.core.tokens: tokenisers, vocabularies, encoding and the unknown-character
+error.
 
 Any text must come back exactly as it went in, whatever its script.
 """
@@ -9,7 +10,7 @@ import json
 
 import pytest
 
-from charrnn.tokens import (
+from charrnn.core.tokens import (
     BOS,
     BOS_ID,
     EOS,

@@ -1,4 +1,5 @@
-"""Tests for charrnn.batches and charrnn.train: the data a model sees and the training loop.
+"""Tests for charrnn.core.batches and charrnn.core.train: the data a model sees and the
+training loop.
 
 The loss falls, padding never counts, a seed gives the same run, and a stopped run resumed
 from its checkpoint ends exactly where an uninterrupted one does.
@@ -15,18 +16,18 @@ import torch
 from conftest import quick_config, tiny_config
 from torch import nn
 
-from charrnn.batches import (
+from charrnn.core.batches import (
     TextStreams,
     bucketed_batches,
     pad_batch,
     prepare_data,
     text_validation_windows,
 )
-from charrnn.checkpoint import load_checkpoint
-from charrnn.model import CharRNN
-from charrnn.sample import SampleConfig, sample
-from charrnn.tokens import BOS_ID, EOS_ID, PAD_ID
-from charrnn.train import TrainConfig, Trainer
+from charrnn.core.checkpoint import load_checkpoint
+from charrnn.core.model import CharRNN
+from charrnn.core.sample import SampleConfig, sample
+from charrnn.core.tokens import BOS_ID, EOS_ID, PAD_ID
+from charrnn.core.train import TrainConfig, Trainer
 
 # ---------------------------------------------------------------- batches
 
@@ -426,7 +427,7 @@ def test_weight_averaging_shows_the_average_and_trains_the_raw_weights(text_data
 
 
 def test_the_average_follows_the_weights_by_its_decay():
-    from charrnn.averaging import WeightAverage
+    from charrnn.core.averaging import WeightAverage
 
     model = nn.Linear(2, 1, bias=False)
     with torch.no_grad():
@@ -447,7 +448,7 @@ def test_the_average_follows_the_weights_by_its_decay():
 
 
 def test_resuming_an_averaged_run_without_its_training_weights_is_refused(text_data, tmp_path):
-    from charrnn.checkpoint import CheckpointError, save_checkpoint
+    from charrnn.core.checkpoint import CheckpointError, save_checkpoint
 
     config = quick_config(steps=10, average=0.9)
     trainer = Trainer(text_data, tiny_config(), config, run_dir=tmp_path, device="cpu")

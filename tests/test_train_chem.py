@@ -9,7 +9,7 @@ import pytest
 from conftest import SMILES_LINES, quick_config, tiny_config
 
 from charrnn import cli
-from charrnn.train import TrainConfig, Trainer
+from charrnn.core.train import TrainConfig, Trainer
 
 FAST = ["--preset", "tiny", "--threads", "1", "--batch-size", "16"]
 

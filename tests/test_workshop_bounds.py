@@ -16,18 +16,18 @@ from pathlib import Path
 import pytest
 from test_runs import TOY, finished_run, make_run
 
-from charrnn.runfiles import RunError, update_status
-from charrnn.runs import (
+from charrnn.runs.folder import RunError, update_status
+from charrnn.runs.plan import new_run_config
+from charrnn.runs.settings import MB, ServerSettings, load_settings, threads_per_worker
+from charrnn.runs.transfer import export_run, import_run
+from charrnn.runs.workspace import (
     LOCK_FILE,
     Workspace,
     WorkspaceFullError,
     cleanup_idle_workspaces,
     default_root,
-    new_run_config,
     new_workspace,
 )
-from charrnn.settings import MB, ServerSettings, load_settings, threads_per_worker
-from charrnn.transfer import export_run, import_run
 
 DAY = 86400.0
 

@@ -1,0 +1,1 @@
+"""The widgets and helpers every page shares (pages/ holds the pages themselves)."""

@@ -1,0 +1,550 @@
+"""Trainer: the loop that teaches a CharRNN a corpus, reporting progress as it goes.
+
+Text trains on windows of parallel streams with the hidden state carried across windows;
+line corpora on length-bucketed padded batches with a masked loss. Between steps it obeys
+control messages (pause, resume, stop, a new learning rate) and checkpoints atomically;
+SMILES runs can check the validity, uniqueness and novelty of fresh samples as they learn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from charrnn.core.averaging import WeightAverage
+from charrnn.core.batches import (
+    TextStreams,
+    TrainingData,
+    bucketed_batches,
+    line_validation_batches,
+    pad_batch,
+    text_validation_windows,
+)
+from charrnn.core.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    optimizer_tensors,
+    restore_optimizer,
+)
+from charrnn.core.checkpoint import save_checkpoint as write_checkpoint
+from charrnn.core.events import append_event
+from charrnn.core.model import CharRNN, ModelConfig, default_device, detach_state, use_bfloat16
+from charrnn.core.tokens import PAD_ID
+
+if TYPE_CHECKING:
+    from charrnn.chem.smiles import BasicMetrics
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int | None = 2000  # stop after this many steps (None: only the time limit)
+    minutes: float | None = None  # stop after this much training time
+    batch_size: int = 32
+    sequence_length: int = 64  # text window length (tokens); the state carries across windows
+    learning_rate: float = 3e-3
+    warmup_steps: int = 30
+    final_learning_rate: float = 0.05  # fraction of learning_rate at the end of the cosine
+    schedule: str = "cosine"  # or "constant"
+    gradient_clip: float = 5.0
+    weight_decay: float = 0.0  # decoupled (AdamW) weight decay; 0 = plain Adam
+    average: float = 0.0  # decay of a moving average of the weights shown for evaluations,
+    # samples and checkpoints (e.g. 0.999: about the last 1,000 steps); 0 = no averaging
+    validation_fraction: float = 0.1
+    eval_every: int = 100  # steps between validation losses
+    eval_tokens: int = 50_000  # at most this many validation tokens per evaluation
+    log_every: int = 10  # steps between train-loss events
+    checkpoint_every: int = 500
+    preview_samples: int = 3  # samples shown at each evaluation (0: none)
+    seed: int = 0
+    threads: int | None = None  # torch threads (None: leave as is)
+    precision: str = "auto"  # bfloat16 autocast where the hardware has it, else float32
+    augment: bool = False  # SMILES corpora: train on random spellings of each molecule
+    chem_every: int = 0  # SMILES corpora: steps between chemistry checks (0: never)
+    chem_samples: int = 100  # molecules sampled for each chemistry check
+
+    def __post_init__(self) -> None:
+        if self.steps is None and self.minutes is None:
+            raise ValueError("give a number of steps or minutes (or both)")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}")
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError("schedule must be 'cosine' or 'constant'")
+        if self.steps is not None and self.steps < 1:
+            raise ValueError("the number of steps must be at least 1")
+        if self.minutes is not None and self.minutes <= 0:
+            raise ValueError("the number of minutes must be more than 0")
+        if self.batch_size < 1 or self.sequence_length < 1 or self.learning_rate <= 0:
+            raise ValueError("batch size, sequence length and learning rate must be positive")
+        if self.weight_decay < 0:
+            raise ValueError("weight decay must be 0 (none) or more")
+        if not 0.0 <= self.average < 1.0:
+            raise ValueError("the weight averaging decay must be 0 (none) or between 0 and 1")
+        if self.chem_every < 0 or self.chem_samples < 1:
+            raise ValueError("chem_every must be 0 (never) or more, and chem_samples at least 1")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class TrainEvent:
+    """One line of a run's metrics.jsonl and one call of the trainer's callback."""
+
+    kind: str  # "step", "eval", "chem", "checkpoint", "paused", "resumed", "done"
+    step: int
+    elapsed: float  # seconds of training (pauses excluded)
+    total_steps: int | None = None
+    train_loss: float | None = None
+    validation_loss: float | None = None
+    learning_rate: float | None = None
+    tokens_per_second: float | None = None
+    eta: float | None = None  # seconds left
+    progress: float | None = None  # 0..1
+    epoch: float | None = None
+    samples: list[str] | None = None
+    status: str | None = None  # with "done": "finished", "stopped", "interrupted"
+    validity: float | None = None  # with "chem": fractions of the sampled molecules
+    uniqueness: float | None = None
+    novelty: float | None = None
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+Control = Callable[[], dict | None]  # returns e.g. {"command": "pause"} or {"learning_rate": 1e-3}
+
+
+@torch.inference_mode()
+def validation_loss(
+    model: CharRNN,
+    data: TrainingData,
+    *,
+    max_tokens: int | None = None,
+    sequence_length: int = 64,
+    bfloat16: bool = False,
+) -> float | None:
+    """Mean loss per token on ``data.validation`` (nats/token); None when it is empty.
+
+    Text is read as 32 parallel streams with the state carried along; lines are scored
+    whole. ``max_tokens`` caps the work for evaluations during training.
+    """
+    if len(data.validation) == 0:
+        return None
+    model.eval()
+    device = next(model.parameters()).device
+    if data.line_based:
+        mean_length = max(1, data.train_tokens // max(1, len(data.train)))
+        max_lines = max(1, max_tokens // mean_length) if max_tokens else None
+        batches = (
+            (inputs, targets, True)
+            for inputs, targets in line_validation_batches(data.validation, 256, max_lines)
+        )
+    else:
+        batches = text_validation_windows(data.validation, 32, sequence_length, max_tokens)
+    total, count, state = 0.0, 0, None
+    for inputs, targets, fresh in batches:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bfloat16):
+            logits, state = model(inputs.to(device), None if fresh else state)
+        targets = targets.to(device)
+        total += float(
+            nn.functional.cross_entropy(
+                logits.float().flatten(0, 1),
+                targets.flatten(),
+                ignore_index=PAD_ID,
+                reduction="sum",
+            )
+        )
+        count += int((targets != PAD_ID).sum())
+    return total / count if count else None
+
+
+class Trainer:
+    """Holds the model, optimizer and position of one run; `run()` trains until done."""
+
+    def __init__(
+        self,
+        data: TrainingData,
+        model_config: ModelConfig,
+        config: TrainConfig,
+        *,
+        run_dir: Path | None = None,
+        on_event: Callable[[TrainEvent], None] | None = None,
+        control: Control | None = None,
+        device: torch.device | str | None = None,
+        model: CharRNN | None = None,
+        run_info: dict | None = None,
+    ):
+        self.data, self.config = data, config
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.on_event, self.control = on_event, control
+        self.device = torch.device(device) if device else default_device()
+        self.run_info = dict(run_info or {})
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        torch.manual_seed(config.seed)
+        if model is None:
+            model = CharRNN(replace(model_config, vocab_size=data.vocabulary.size))
+        elif model.config.vocab_size < data.vocabulary.size:
+            model.resize_vocabulary(data.vocabulary.size)  # fine-tuning on new characters
+        self.model = model.to(self.device)
+        self.optimizer = torch.optim.Adam(  # AdamW's decoupled decay; none by default
+            self.model.parameters(),
+            lr=config.learning_rate,
+            weight_decay=config.weight_decay,
+            decoupled_weight_decay=True,
+        )
+        self.bfloat16 = use_bfloat16(config.precision, self.device)
+        self.average = WeightAverage(self.model, config.average) if config.average else None
+        self.generator = torch.Generator().manual_seed(config.seed + 1)
+        self.step, self.elapsed, self.base_learning_rate = 0, 0.0, config.learning_rate
+        self.state = None  # carried hidden state (text)
+        self.offsets: dict = {}  # text: the current epoch's start offset
+        self.epoch_batches: list[list[int]] = []  # lines: remaining batches of this epoch
+        self.epoch = 0
+        self.training_canonical: frozenset[str] | None = None  # for novelty, made when needed
+        if data.line_based:
+            self.lengths = [len(ids) for ids in data.train]
+        else:
+            self.streams = TextStreams(data.train, config.batch_size, config.sequence_length)
+
+    # ----- schedule -------------------------------------------------------------------
+    @property
+    def total_steps(self) -> int | None:
+        return self.config.steps
+
+    def progress(self) -> float:
+        parts = []
+        if self.config.steps:
+            parts.append(self.step / self.config.steps)
+        if self.config.minutes:
+            parts.append(self.elapsed / (60 * self.config.minutes))
+        return min(1.0, max(parts))
+
+    def learning_rate(self) -> float:
+        base = self.base_learning_rate
+        if self.step < self.config.warmup_steps:
+            return base * (self.step + 1) / self.config.warmup_steps
+        if self.config.schedule == "constant":
+            return base
+        floor = self.config.final_learning_rate
+        return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * self.progress())))
+
+    # ----- batches --------------------------------------------------------------------
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.data.line_based:
+            inputs, targets, new_epoch = self.streams.window(
+                self.step, self.generator, self.offsets
+            )
+            if new_epoch:
+                self.state = None
+            self.epoch = self.step // self.streams.windows_per_epoch
+            return inputs, targets
+        if not self.epoch_batches:
+            self.epoch_batches = bucketed_batches(
+                self.lengths, self.config.batch_size, self.generator
+            )
+            self.epoch += 1
+        indices = self.epoch_batches.pop()
+        if self.config.augment and self.data.train_lines:
+            return pad_batch(self._augmented(indices))
+        return pad_batch([self.data.train[i] for i in indices])
+
+    def _augmented(self, indices: list[int]) -> list[list[int]]:
+        import random
+
+        from charrnn.chem.smiles import randomized_smiles
+        from charrnn.core.tokens import UnknownCharacterError
+
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
+        rng = random.Random(seed)
+        vocabulary, sequences = self.data.vocabulary, []
+        for i in indices:
+            try:
+                spelling = randomized_smiles(self.data.train_lines[i], rng)
+                sequences.append(vocabulary.encode(spelling, add_bos=True, add_eos=True))
+            except UnknownCharacterError:
+                sequences.append(self.data.train[i])
+        return sequences
+
+    # ----- one step and evaluation ------------------------------------------------------
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bfloat16)
+
+    def train_step(self) -> tuple[float, int]:
+        """One optimizer step; returns (mean loss, tokens scored)."""
+        inputs, targets = (t.to(self.device) for t in self.next_batch())
+        self.model.train()
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate()
+        with self.autocast():
+            logits, state = self.model(inputs, self.state)
+        loss = nn.functional.cross_entropy(
+            logits.float().flatten(0, 1), targets.flatten(), ignore_index=PAD_ID
+        )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.gradient_clip:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.gradient_clip)
+        self.optimizer.step()
+        if self.average:
+            self.average.update()
+        if not self.data.line_based:
+            self.state = detach_state(state)
+        self.step += 1
+        return float(loss.detach()), int((targets != PAD_ID).sum())
+
+    def validation_loss(self) -> float | None:
+        """Mean loss per token on the held-out part (nats/token); None without one."""
+        return validation_loss(
+            self.model,
+            self.data,
+            max_tokens=self.config.eval_tokens,
+            sequence_length=self.config.sequence_length,
+            bfloat16=self.bfloat16,
+        )
+
+    def preview(self) -> list[str]:
+        if not self.config.preview_samples:
+            return []
+        from charrnn.core.sample import SampleConfig, sample
+
+        generator_seed = self.config.seed * 100_003 + self.step
+        options = SampleConfig(
+            temperature=0.8,
+            num_samples=self.config.preview_samples,
+            max_length=120 if self.data.line_based else 200,
+            seed=generator_seed,
+        )
+        return [s.text for s in sample(self.model, self.data.vocabulary, options)]
+
+    def checks_chemistry(self) -> bool:
+        """SMILES runs with chem_every set check their samples' chemistry; text never."""
+        return bool(self.config.chem_every and self.data.line_based and self.data.train_lines)
+
+    def chemistry(self) -> BasicMetrics:
+        """Validity, uniqueness and novelty of ``chem_samples`` fresh samples.
+
+        The sampler has its own seed (from the run's seed and the step), so the training
+        random numbers, and with them a resumed run, stay exactly as without the check.
+        """
+        from charrnn.chem.smiles import basic_metrics, canonical_set
+        from charrnn.core.sample import SampleConfig, sample
+
+        if self.training_canonical is None:
+            self.training_canonical = canonical_set(self.data.train_lines or [])
+        options = SampleConfig(
+            num_samples=self.config.chem_samples,
+            max_length=200,
+            seed=(self.config.seed + 1) * 1_000_003 + self.step,
+            precision=self.config.precision,
+        )
+        generated = [s.text for s in sample(self.model, self.data.vocabulary, options)]
+        return basic_metrics(generated, self.training_canonical)
+
+    # ----- the loop -------------------------------------------------------------------
+    def emit(self, event: TrainEvent) -> None:
+        if self.run_dir:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            append_event(self.run_dir, event.to_json())  # metrics.jsonl and last_event.json
+        if self.on_event:
+            self.on_event(event)
+
+    def event(self, kind: str, **values) -> TrainEvent:
+        return TrainEvent(
+            kind,
+            self.step,
+            round(self.elapsed, 3),
+            total_steps=self.total_steps,
+            progress=round(self.progress(), 4),
+            **values,
+        )
+
+    def finished(self) -> bool:
+        return self.progress() >= 1.0
+
+    def run(self) -> TrainEvent:
+        """Train until the step or time limit, or a stop message; returns the final event."""
+        config, status = self.config, "finished"
+        if self.average:
+            self.average.hide()  # shown after the last run(): train the training weights
+        loss_sum, token_sum, window_elapsed = 0.0, 0, self.elapsed
+        window_step = self.step
+        while not self.finished():
+            message = self.control() if self.control else None
+            if message:
+                if message.get("learning_rate"):
+                    self.base_learning_rate = float(message["learning_rate"])
+                command = message.get("command")
+                if command == "pause":
+                    self.save_checkpoint()
+                    self.emit(self.event("paused"))
+                    command = self._wait_while_paused()
+                    if command != "stop":
+                        self.emit(self.event("resumed"))
+                if command == "stop":
+                    status = "stopped"
+                    break
+            started = time.perf_counter()
+            loss, tokens = self.train_step()
+            # Training time only: evaluations, checkpoints and pauses do not count.
+            self.elapsed += time.perf_counter() - started
+            loss_sum, token_sum = loss_sum + loss * tokens, token_sum + tokens
+            if self.step % config.log_every == 0 or self.finished():
+                seconds = max(self.elapsed - window_elapsed, 1e-9)
+                speed = token_sum / seconds
+                self.emit(
+                    self.event(
+                        "step",
+                        train_loss=round(loss_sum / max(token_sum, 1), 5),
+                        learning_rate=self.learning_rate(),
+                        tokens_per_second=round(speed, 1),
+                        eta=round(self.eta(seconds / max(self.step - window_step, 1)), 1),
+                        epoch=round(self.epochs_done(), 3),
+                    )
+                )
+                loss_sum, token_sum, window_elapsed = 0.0, 0, self.elapsed
+                window_step = self.step
+            if self.step % config.eval_every == 0 and not self.finished():
+                self.evaluate()
+            if config.chem_every and self.step % config.chem_every == 0 and not self.finished():
+                self.check_chemistry()
+            if config.checkpoint_every and self.step % config.checkpoint_every == 0:
+                self.save_checkpoint()
+        self.evaluate()
+        self.check_chemistry()
+        self.save_checkpoint()
+        if self.average:
+            self.average.show()  # the model a caller keeps is the averaged one
+        final = self.event("done", status=status)
+        self.emit(final)
+        return final
+
+    def averaged(self):
+        """A block in which the model holds the averaged weights (when averaging)."""
+        return self.average.shown() if self.average else contextlib.nullcontext()
+
+    def evaluate(self) -> None:
+        with self.averaged():
+            loss, samples = self.validation_loss(), self.preview()
+        self.emit(self.event("eval", validation_loss=_round(loss), samples=samples or None))
+
+    def check_chemistry(self) -> None:
+        if not self.checks_chemistry():
+            return
+        with self.averaged():
+            metrics = self.chemistry()
+        self.emit(
+            self.event(
+                "chem",
+                validity=round(metrics.validity, 4),
+                uniqueness=round(metrics.uniqueness, 4),
+                novelty=round(metrics.novelty, 4),
+            )
+        )
+
+    def eta(self, seconds_per_step: float) -> float:
+        left = []
+        if self.config.steps:
+            left.append((self.config.steps - self.step) * seconds_per_step)
+        if self.config.minutes:
+            left.append(60 * self.config.minutes - self.elapsed)
+        return max(0.0, min(left))
+
+    def epochs_done(self) -> float:
+        if self.data.line_based:
+            per_epoch = math.ceil(len(self.data.train) / self.config.batch_size)
+            return self.epoch - 1 + 1 - len(self.epoch_batches) / max(per_epoch, 1)
+        return self.step / self.streams.windows_per_epoch
+
+    def _wait_while_paused(self) -> str:
+        while True:
+            time.sleep(0.2)
+            message = self.control() if self.control else None
+            if message and message.get("learning_rate"):
+                self.base_learning_rate = float(message["learning_rate"])
+            if message and message.get("command") in ("resume", "stop"):
+                return message["command"]
+
+    # ----- checkpoints ------------------------------------------------------------------
+    def save_checkpoint(self) -> None:
+        if not self.run_dir:
+            return
+        tensors, param_groups = optimizer_tensors(self.optimizer)
+        tensors["rng.torch"] = torch.get_rng_state()
+        tensors["rng.data"] = self.generator.get_state()
+        if self.state is not None:
+            parts = self.state if isinstance(self.state, tuple) else (self.state,)
+            for index, part in enumerate(parts):
+                tensors[f"carry.{index}"] = part
+        info = {
+            "run": self.run_info,
+            "average_updates": self.average.updates if self.average else None,
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "epoch": self.epoch,
+            "base_learning_rate": self.base_learning_rate,
+            "offsets": {str(k): v for k, v in self.offsets.items()},
+            "epoch_batches": self.epoch_batches,
+            "optimizer_param_groups": param_groups,
+            "train_config": self.config.to_json(),
+        }
+        with self.averaged():  # the model saved is the one to use; training weights beside it
+            if self.average:
+                tensors.update(self.average.training_tensors())
+            write_checkpoint(self.run_dir, self.model, self.data.vocabulary, info, tensors)
+        self.emit(self.event("checkpoint"))
+
+    @classmethod
+    def resume(
+        cls, run_dir: Path, data: TrainingData, config: TrainConfig | None = None, **kwargs
+    ) -> Trainer:
+        """Continue a run from its checkpoint, exactly where it stopped."""
+        checkpoint = load_checkpoint(run_dir)
+        info = checkpoint.info
+        config = config or TrainConfig.from_json(info["train_config"])
+        trainer = cls(
+            data, checkpoint.model.config, config, run_dir=run_dir, model=checkpoint.model, **kwargs
+        )
+        trainer.model.to(trainer.device)
+        if trainer.average:
+            try:
+                trainer.average.restore(checkpoint.tensors, int(info["average_updates"]))
+            except (KeyError, TypeError, ValueError):
+                raise CheckpointError(
+                    "This checkpoint has no training weights to go on averaging from."
+                ) from None
+        restore_optimizer(trainer.optimizer, checkpoint.tensors, info["optimizer_param_groups"])
+        trainer.step, trainer.elapsed = int(info["step"]), float(info["elapsed"])
+        trainer.epoch, trainer.base_learning_rate = int(info["epoch"]), info["base_learning_rate"]
+        trainer.offsets = {int(k): v for k, v in info.get("offsets", {}).items()}
+        trainer.epoch_batches = [list(b) for b in info.get("epoch_batches", [])]
+        torch.set_rng_state(checkpoint.tensors["rng.torch"])
+        trainer.generator.set_state(checkpoint.tensors["rng.data"])
+        carried = [
+            checkpoint.tensors[k] for k in sorted(checkpoint.tensors) if k.startswith("carry.")
+        ]
+        if carried:
+            parts = tuple(t.to(trainer.device) for t in carried)
+            trainer.state = parts if len(parts) > 1 else parts[0]
+        if "run_info" not in kwargs:
+            trainer.run_info = dict(info.get("run", {}))
+        return trainer
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 5)

@@ -1,0 +1,1 @@
+"""Corpora: reading and checking uploads, the built-in corpora, downloads."""

@@ -1,0 +1,420 @@
+"""The run store and the job runner: workspaces of run folders on disk, trained by workers.
+
+A workspace is a folder named by an unguessable token, made on its first write (a visit
+only gets a token); a run is a folder inside it holding config.json, run.json (name,
+status), metrics.jsonl, the checkpoint and control.json. Training happens in worker
+processes started by charrnn.runs.jobs.JobRunner. A workspace keeps within the server's bounds
+(charrnn.runs.settings): a number of runs and a disk quota, and the server's global ones
+(charrnn.runs.serverroom): a number of workspaces, a total disk and a free-space floor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import re
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from charrnn.runs import assessment
+from charrnn.core.checkpoint import CHECKPOINT_FILE
+from charrnn.files import atomic_write_bytes, atomic_write_text
+from charrnn.runs.config import RunConfig, read_run_config, write_run_config
+from charrnn.runs.folder import (
+    CHART_EVENTS,
+    CONTROL_FILE,
+    STATUS_FILE,
+    RunError,
+    clean_name,
+    last_event,
+    read_metrics,
+    read_status,
+    status_lock,
+    update_status,
+    write_status,
+)
+from charrnn.runs.serverroom import (  # noqa: F401 (ServerFullError: importable from here)
+    TOKEN,
+    ServerFullError,
+    check_server_room,
+    forget_total,
+    workspace_folders,
+)
+from charrnn.runs.serverroom import walk as _walk
+from charrnn.runs.settings import MB, ServerSettings, load_settings
+from charrnn.worker_start import process_identity
+
+RUN_ID = re.compile(r"^r-[0-9a-f]{12}$")
+ACTIVE = ("queued", "running", "paused")
+DONE = ("finished", "stopped", "failed", "interrupted")
+
+
+LOCK_FILE = ".adding.lock"  # flock()ed while a run or an upload is added (Workspace.adding)
+_ADDING_GUARD = threading.Lock()
+_ADDING: dict[Path, threading.Lock] = {}  # per workspace folder, for this process's threads
+_HELD = threading.local()  # the workspace folders whose lock this thread holds
+_CREATING = threading.Lock()  # one workspace made at a time (Workspace._create)
+
+
+class WorkspaceFullError(RunError):
+    """A workspace already holds as many runs, or as much data, as the server allows."""
+
+
+def default_root() -> Path:
+    """The folder of all workspaces: CHARRNN_HOME, else ./workspaces (resolved)."""
+    return load_settings().home
+
+
+def new_token() -> str:
+    """A fresh unguessable workspace token; no folder is made until the first write."""
+    return secrets.token_urlsafe(24)
+
+
+def new_workspace(root: Path | None = None) -> str:
+    """Create a workspace and return its token (the only way to reach it)."""
+    token = new_token()
+    folder = Path(root or default_root()) / token
+    folder.mkdir(parents=True)
+    (folder / LOCK_FILE).touch()  # Workspace.adding()'s; made here, so adding writes nothing
+    return token
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    id: str
+    name: str
+    status: str
+    created: float
+    step: int = 0
+    total_steps: int | None = None
+    corpus: str = ""
+    error: str | None = None
+
+
+class Workspace:
+    """One person's runs. Names from users never become paths: runs have generated ids.
+
+    The server's bounds (``settings``, by default load_settings()) are checked when a run is
+    created or imported and when a corpus is uploaded: at most ``runs_per_workspace`` runs,
+    and no more than ``workspace_quota_mb`` on disk. Training itself may write checkpoints
+    past the quota (a run is never cut off for it); the next creation or upload is refused.
+
+    ``Workspace(token)`` needs the folder to exist; ``Workspace.pending(token)`` does not:
+    until its first write it reads as empty, and that write makes the folder (if the
+    server has room for one more workspace).
+    """
+
+    def __init__(
+        self,
+        token: str,
+        root: Path | None = None,
+        settings: ServerSettings | None = None,
+        *,
+        must_exist: bool = True,
+    ):
+        if not isinstance(token, str) or not TOKEN.fullmatch(token):
+            raise RunError("This workspace link is not valid. Start a new workspace.")
+        self.server_settings = settings or load_settings()
+        self.root = Path(root or self.server_settings.home)
+        self.folder = self.root / token
+        if self.folder.is_symlink() or (must_exist and not self.folder.is_dir()):
+            raise RunError("No workspace has this link (it may have been cleaned up).")
+        self.token = token
+
+    @classmethod
+    def pending(
+        cls, token: str, root: Path | None = None, settings: ServerSettings | None = None
+    ) -> Workspace:
+        """A workspace that may not exist yet: its folder is made on the first write."""
+        return cls(token, root, settings, must_exist=False)
+
+    def exists(self) -> bool:
+        return self.folder.is_dir()
+
+    def _create(self) -> None:
+        """Make the folder (first write), within the server's bound on workspaces."""
+        if self.folder.is_dir():
+            return
+        with _CREATING:  # counted and made in one go: the bound holds for this server
+            if not self.folder.is_dir():
+                check_server_room(self.root, self.server_settings, new_workspace=True)
+                self.folder.mkdir(parents=True, exist_ok=True)
+                (self.folder / LOCK_FILE).touch()
+
+    def run_dir(self, run_id: str) -> Path:
+        if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
+            raise RunError("No such run.")
+        folder = self.folder / run_id
+        if folder.is_symlink() or not folder.is_dir():
+            raise RunError("No such run in this workspace.")
+        return folder
+
+    # ----- bounds ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def adding(self) -> Iterator[None]:
+        """Held while something is checked against the bounds and then written: two tabs
+        (or two servers) of one workspace cannot both pass the check with the last room."""
+        held = _HELD.__dict__.setdefault("folders", set())  # by this thread
+        if self.folder in held:
+            yield
+            return
+        self._create()
+        with _ADDING_GUARD:
+            guard = _ADDING.setdefault(self.folder, threading.Lock())
+        with guard, open(self.folder / LOCK_FILE, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # other processes; released when closed
+            held.add(self.folder)
+            try:
+                yield
+            finally:
+                held.discard(self.folder)
+
+    def run_count(self) -> int:
+        """How many runs the workspace holds (finished or not)."""
+        if not self.exists():
+            return 0
+        return sum(1 for path in self.folder.iterdir() if RUN_ID.fullmatch(path.name))
+
+    def disk_usage(self) -> int:
+        """Bytes of every file in the workspace (symbolic links are not followed)."""
+        return _walk(self.folder)[0] if self.exists() else 0
+
+    def check_run_room(self) -> None:
+        """WorkspaceFullError if one more run would pass the server's bound on runs."""
+        limit = self.server_settings.runs_per_workspace
+        if self.run_count() >= limit:
+            raise WorkspaceFullError(
+                f"This workspace already holds {limit} run{'s' if limit != 1 else ''}, the "
+                "most it can keep. "
+                "Delete runs you no longer need on the Models page, then try again."
+            )
+
+    def check_disk_room(self, adding: int = 0) -> None:
+        """WorkspaceFullError if ``adding`` more bytes would pass the workspace's quota;
+        ServerFullError if they would pass the server's (total disk, free-space floor)."""
+        check_server_room(self.root, self.server_settings, adding)
+        used, quota = self.disk_usage(), self.server_settings.workspace_quota_mb
+        if used + adding > self.server_settings.quota_bytes:
+            needed = f" and this needs {adding / MB:.1f} MB more" if adding else ""
+            raise WorkspaceFullError(
+                f"This workspace uses {used / MB:.1f} MB of its {quota:g} MB{needed}. "
+                "Delete runs you no longer need on the Models page to make room."
+            )
+
+    def create_run(self, name: str, config: RunConfig) -> str:
+        """A new queued run; WorkspaceFullError past the bound on runs or the disk quota."""
+        with self.adding():
+            self.check_run_room()
+            self.check_disk_room()
+            run_id = f"r-{secrets.token_hex(6)}"
+            folder = self.folder / run_id
+            write_run_config(folder, config)
+            write_status(folder, name=clean_name(name), status="queued", created=time.time())
+        return run_id
+
+    def runs(self) -> list[RunSummary]:
+        if not self.exists():
+            return []
+        found = []
+        for folder in self.folder.iterdir():
+            if (
+                RUN_ID.fullmatch(folder.name)
+                and not folder.is_symlink()
+                and (folder / STATUS_FILE).is_file()
+            ):
+                found.append(self.summary(folder.name))
+        return sorted(found, key=lambda run: run.created, reverse=True)
+
+    def summary(self, run_id: str) -> RunSummary:
+        folder = self.run_dir(run_id)
+        status = read_status(folder)
+        last = last_event(folder)
+        try:
+            config = read_run_config(folder)
+            corpus, total = config.corpus, config.train.steps
+        except ValueError:
+            corpus, total = "", None
+        return RunSummary(
+            id=run_id,
+            name=status.get("name", run_id),
+            status=status.get("status", "queued"),
+            created=float(status.get("created", 0)),
+            step=int(last.get("step", 0)) if last else 0,
+            total_steps=total,
+            corpus=corpus,
+            error=status.get("error"),
+        )
+
+    def metrics(self, run_id: str, limit: int | None = CHART_EVENTS) -> list[dict]:
+        """The run's events, at most ``limit`` spread over the run (what a chart draws)."""
+        return read_metrics(self.run_dir(run_id), limit)
+
+    def send(self, run_id: str, command: str | None = None, learning_rate: float | None = None):
+        """Ask a training worker to pause, resume or stop, or to use a new learning rate."""
+        if command not in (None, "pause", "resume", "stop"):
+            raise RunError(f"Unknown command {command!r}.")
+        message = {"id": secrets.token_hex(4), "command": command, "learning_rate": learning_rate}
+        atomic_write_text(self.run_dir(run_id) / CONTROL_FILE, json.dumps(message))
+
+    # ----- corpora and the current choice (so a refresh loses nothing) ---------------------
+    def save_corpus(self, data: bytes, filename: str, max_bytes: int | None = None) -> str:
+        """Keep an upload in the workspace under a generated name; returns its reference.
+
+        Refused past ``max_bytes`` (default: the server's upload limit) or the disk quota.
+        """
+        if max_bytes is None:
+            max_bytes = self.server_settings.upload_limit_bytes()
+        if len(data) > max_bytes:
+            raise RunError(
+                f"The file is {len(data) / MB:.1f} MB; the limit is {max_bytes / MB:.0f} MB."
+            )
+        suffixes = "".join(Path(filename).suffixes[-2:]).lower()
+        suffix = suffixes if re.fullmatch(r"(\.[a-z]{1,5}){1,2}", suffixes) else ".txt"
+        folder = self.folder / "corpora"
+        with self.adding():
+            self.check_disk_room(len(data))
+            folder.mkdir(exist_ok=True)
+            path = folder / f"c-{secrets.token_hex(6)}{suffix}"
+            atomic_write_bytes(path, data)
+            names = self._read_json("corpora/names.json")
+            names[path.name] = clean_name(Path(filename).name)
+            atomic_write_text(folder / "names.json", json.dumps(names, ensure_ascii=False))
+        return str(path)
+
+    def corpus_name(self, reference: str) -> str:
+        """What to call a corpus reference on screen (an upload keeps its file name)."""
+        if reference.startswith("builtin:"):
+            return reference
+        return self._read_json("corpora/names.json").get(Path(reference).name, "uploaded file")
+
+    def owns_corpus(self, reference: str) -> bool:
+        """Whether a corpus reference is a built-in or an upload kept in this workspace."""
+        if not isinstance(reference, str):
+            return False
+        if reference.startswith("builtin:"):
+            return True
+        try:
+            path = Path(reference).resolve()
+            return path.parent == (self.folder / "corpora").resolve() and path.is_file()
+        except (OSError, ValueError):  # a NUL byte, a name too long
+            return False
+
+    @property
+    def settings(self) -> dict:
+        """The workspace's current corpus and run: {"corpus": {...}, "run": id}."""
+        return self._read_json("workspace.json")
+
+    def update_settings(self, **values) -> dict:
+        """Change the workspace's current choices (the first write makes the workspace).
+
+        Read, changed and written under the workspace's lock: two tabs choosing at once
+        (a corpus in one, a run in the other) keep both choices."""
+        with self.adding():
+            settings = {**self.settings, **values}
+            text = json.dumps(settings, ensure_ascii=False)
+            atomic_write_text(self.folder / "workspace.json", text)
+        return settings
+
+    def _read_json(self, name: str) -> dict:
+        try:
+            data = json.loads((self.folder / name).read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def rename(self, run_id: str, name: str) -> None:
+        update_status(self.run_dir(run_id), name=clean_name(name))
+
+    def delete(self, run_id: str) -> None:
+        folder = self.run_dir(run_id)
+        if read_status(folder).get("status") in ("running", "paused"):
+            raise RunError("Stop the run before deleting it.")
+        shutil.rmtree(folder)
+
+
+def cleanup_idle_workspaces(root: Path, idle_days: float, now: float | None = None) -> list[str]:
+    """Remove workspaces untouched for ``idle_days`` that have no active run; their tokens.
+
+    Only folders directly under ``root`` named like a workspace token are considered, never
+    through a symbolic link, and a link inside a workspace is removed, not followed.
+    ``idle_days`` of 0 (or less) removes nothing.
+    """
+    if idle_days <= 0 or not Path(root).is_dir():
+        return []
+    cutoff = (time.time() if now is None else now) - idle_days * 86400
+    removed = []
+    for folder in workspace_folders(root):
+        if _walk(folder)[1] >= cutoff or _has_active_run(folder):
+            continue
+        try:
+            shutil.rmtree(folder)
+        except OSError:
+            continue
+        removed.append(folder.name)
+    if removed:
+        forget_total(root)
+    return sorted(removed)
+
+
+def _has_active_run(folder: Path) -> bool:
+    for run in folder.iterdir():
+        if RUN_ID.fullmatch(run.name) and not run.is_symlink() and run.is_dir():
+            if read_status(run).get("status") in ACTIVE:
+                return True
+    return False
+
+
+def mark_interrupted(root: Path | None = None) -> int:
+    """After a server restart: runs and chemistry checks left active by a dead server become
+    interrupted (a run resumable, a check to be run again). Returns how many were marked.
+
+    A job counts as still alive only when its process is the very one that wrote the
+    status: the same pid and the same start time (a pid alone may belong to another
+    process by now).
+    """
+    count = 0
+    for folder in Path(root or default_root()).glob("*/r-*"):
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        with status_lock(folder):
+            status = read_status(folder)
+            if status.get("status") in ACTIVE and not _pid_alive(status):
+                marked = {"status": "interrupted", "pid": None, "updated": time.time()}
+                write_status(folder, **{**status, **marked})
+                count += 1
+        count += _mark_check_interrupted(folder)
+    return count
+
+
+def _mark_check_interrupted(folder: Path) -> int:
+    """A chemistry check left queued or running by a dead server: 1 when it was marked."""
+    with status_lock(folder):
+        status = assessment.read_status(folder)
+        if status.get("status") not in assessment.ACTIVE or _pid_alive(status):
+            return 0
+    assessment.write_status(
+        folder,
+        status="interrupted",
+        pid=None,
+        error="The server restarted before this check finished. Run the check again.",
+    )
+    return 1
+
+
+def _pid_alive(status: dict) -> bool:
+    """Whether the process named in a status (its pid and start identity) still runs."""
+    pid, identity = status.get("pid"), status.get("process")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid < 1 or not identity:
+        return False
+    return process_identity(pid) == identity
+
+
+def has_model(run_dir: Path) -> bool:
+    """Whether the run has saved a model (a checkpoint) that can be used or downloaded."""
+    return (Path(run_dir) / CHECKPOINT_FILE).is_file()
