@@ -265,15 +265,16 @@ def train_largest(page) -> str:
     click_button(page, "start_pattern")
     page.locator("h1", has_text="Train").wait_for(timeout=60_000)
     page.get_by_text("Advanced settings").click()
-    for key in ("train_layers", "train_hidden_size", "train_embedding_size"):
-        field = page.locator(f'[class*="st-key-{key}_"] input').first
-        if field.count():
-            field.fill("100000")
-            field.press("Enter")
-            settle(page, 30)
-    for key in ("train_sequence_length", "train_batch_size"):
-        field = keyed(page, key).locator("input")
-        field.fill("100000")
+    largest = {  # the largest each field of the page accepts
+        "train_layers": 6,
+        "train_hidden_size": 2048,
+        "train_embedding_size": 1024,
+        "train_sequence_length": 512,
+        "train_batch_size": 512,
+    }
+    for key, value in largest.items():
+        field = page.locator(f'[class*="st-key-{key}"] input').first
+        field.fill(str(value))
         field.press("Enter")
         settle(page, 30)
     train = keyed(page, "train_start").locator("button")

@@ -13,7 +13,8 @@ MAX_VOCABULARY = 10_000  # tokens (characters of a text, SMILES symbols)
 MAX_EMBEDDING = 1024
 MAX_HIDDEN = 2048
 MAX_LAYERS = 6
-MAX_PARAMETERS = 20_000_000  # about 80 MB of float32 weights, 320 MB with Adam's state
+MAX_PARAMETERS = 12_000_000  # 48 MB of float32 weights: a download or a sample of the largest
+# model adds under 200 MB to the web server (benchmarks/room_attacks.py)
 MAX_SMILES_LENGTH = 1000  # characters; longer lines are reported as too long, never parsed
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}  # weight blocks per layer of each cell type
 

@@ -244,7 +244,7 @@ def test_a_run_past_the_workers_memory_fails_alone_with_a_plain_reason(root, spa
     """A run the budget would refuse (created on a server without a limit) trains under a
     1.5 GB limit: it fails saying why, and the neighbour's run goes on to the end."""
     unlimited = Workspace(space.token, root, ServerSettings(home=root, worker_memory_mb=0))
-    huge = {"cell": "lstm", "layers": 2, "hidden_size": 1024, "embedding_size": 64}
+    huge = {"cell": "lstm", "layers": 2, "hidden_size": 768, "embedding_size": 64}
     config = new_run_config(unlimited, TOY, "small", huge, quick_train(batch_size=256))
     greedy = unlimited.create_run(
         "greedy", replace(config, train=replace(config.train, sequence_length=256))

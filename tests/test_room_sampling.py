@@ -32,7 +32,7 @@ def described(**fields) -> SimpleNamespace:
     return SimpleNamespace(config=config)
 
 
-BIG = described(cell="lstm", hidden_size=960, layers=3)  # about 19.5M: near the server's most
+BIG = described(cell="lstm", hidden_size=736, layers=3)  # about 11.7M: near the server's most
 SMALL = described(cell="gru", hidden_size=256, layers=2)
 
 

@@ -137,7 +137,8 @@ def training_stats(
     stats = _load(path, key)
     if stats is not None:
         with contextlib.suppress(OSError):
-            os.utime(path)  # used now: the last to go when the cache is trimmed
+            info = path.stat()  # used now: the last to go when the cache is trimmed (its
+            os.utime(path, ns=(time.time_ns(), info.st_mtime_ns))  # access time; content kept)
     else:
         stats = _described(smiles, key, workers, say)
         _save(path, stats)
@@ -171,7 +172,8 @@ def trim_cache(
                 if entry.name.endswith(".tmp") and now - info.st_mtime > STALE_TEMP_SECONDS:
                     files.append((float("-inf"), 0, Path(entry.path)))  # removed first
                 elif entry.name.endswith(".npz"):
-                    files.append((info.st_mtime, info.st_size, Path(entry.path)))
+                    used = max(info.st_atime, info.st_mtime)  # set on each use (above)
+                    files.append((used, info.st_size, Path(entry.path)))
     except OSError:  # no cache yet
         return []
     files.sort(key=lambda file: file[0], reverse=True)  # newest first

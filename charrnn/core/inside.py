@@ -17,7 +17,7 @@ from torch import nn
 
 from charrnn.core.detectors import Detector
 from charrnn.core.model import CharRNN, ModelConfig
-from charrnn.core.sample import readable_token
+from charrnn.core.sample import lean, readable_token
 from charrnn.core.tokens import BOS, BOS_ID, EOS_ID, Vocabulary, tokenize
 
 MAX_TRACE_TOKENS = 2000  # longer texts are cut (Trace.truncated says so)
@@ -129,6 +129,7 @@ def _run_layers(
     return model.head(outputs[0]).float(), hidden.float(), cells
 
 
+@lean
 def trace(model: CharRNN, vocabulary: Vocabulary, text: str, layer: int = -1) -> Trace:
     """Run the model over ``text`` (eval mode, no gradients, float32, on its device).
 
