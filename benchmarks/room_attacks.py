@@ -37,6 +37,8 @@ from browser_support import (  # noqa: E402
     click_button,
     keyed,
     open_page,
+    process_memory,
+    reset_peak,
     settle,
 )
 from playwright.sync_api import sync_playwright  # noqa: E402
@@ -48,23 +50,6 @@ PASSWORD = "a-long-instructor-password"
 
 
 # ----- the server's memory ------------------------------------------------------------
-def memory(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM (the peak since the last reset) of a process, in bytes."""
-    values = {}
-    with open(f"/proc/{pid}/status", encoding="ascii") as handle:
-        for line in handle:
-            name, _, rest = line.partition(":")
-            if name in ("VmRSS", "VmHWM"):
-                values[name] = int(rest.split()[0]) * 1024
-    return values
-
-
-def reset_peak(pid: int) -> None:
-    """Set the process's peak-memory mark to its memory now (Linux: clear_refs = 5)."""
-    with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as handle:
-        handle.write("5")
-
-
 def workspace_count(home: Path) -> int:
     folder = home / "workspaces"
     return sum(1 for path in folder.iterdir() if path.is_dir()) if folder.is_dir() else 0
@@ -398,7 +383,7 @@ def main() -> None:
 def one_attack(name: str, attack, server: StreamlitServer, home: Path) -> dict:
     pid = server.process.pid
     reset_peak(pid)
-    rss_before = memory(pid)["VmRSS"]
+    rss_before = process_memory(pid)["VmRSS"]
     folders_before = workspace_count(home)
     probe = Probe(server.url)
     probe.start()
@@ -410,7 +395,7 @@ def one_attack(name: str, attack, server: StreamlitServer, home: Path) -> dict:
     seconds = time.monotonic() - started
     slowest, failures = probe.stop()
     alive = server.process.poll() is None
-    after = memory(pid) if alive else {"VmRSS": 0, "VmHWM": 0}
+    after = process_memory(pid) if alive else {"VmRSS": 0, "VmHWM": 0}
     answer = other_visitor_seconds(server.url) if alive else None
     return {
         "attack": name,

@@ -34,6 +34,25 @@ CHROMIUM_ARGS = [
 ]
 
 
+def process_memory(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (the peak since the last reset_peak) of a process, in bytes."""
+    values = {}
+    with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+        for line in handle:
+            name, _, rest = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                values[name] = int(rest.split()[0]) * 1024
+    return values
+
+
+def reset_peak(pid: int) -> int:
+    """Set a process's peak-memory mark to its memory now (Linux: clear_refs = 5); returns
+    that memory in bytes."""
+    with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as handle:
+        handle.write("5")
+    return process_memory(pid)["VmRSS"]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

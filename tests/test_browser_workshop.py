@@ -24,6 +24,8 @@ from browser_support import (
     keyed,
     no_traceback,
     open_page,
+    process_memory,
+    reset_peak,
     running_server,
     screenshot,
     settle,
@@ -210,24 +212,6 @@ def test_two_people_never_see_each_others_runs(browser, server, model_zip):
         bob_context.close()
 
 
-def server_memory(server) -> dict[str, int]:
-    """The server process's resident memory and its peak since the last reset, in bytes."""
-    values = {}
-    with open(f"/proc/{server.process.pid}/status", encoding="ascii") as handle:
-        for line in handle:
-            name, _, rest = line.partition(":")
-            if name in ("VmRSS", "VmHWM"):
-                values[name] = int(rest.split()[0]) * 1024
-    return values
-
-
-def reset_peak(server) -> int:
-    """Set the server's peak-memory mark to its memory now; returns that memory."""
-    with open(f"/proc/{server.process.pid}/clear_refs", "w", encoding="ascii") as handle:
-        handle.write("5")
-    return server_memory(server)["VmRSS"]
-
-
 def test_a_long_smiles_line_and_a_huge_model_description_leave_the_room_standing(browser, server):
     """Two attacks from issue 12, as a participant would make them: a .smi file of one
     40 KB unclosed branch, and a zip of a few hundred bytes describing a 4096-wide LSTM.
@@ -240,20 +224,20 @@ def test_a_long_smiles_line_and_a_huge_model_description_leave_the_room_standing
         open_page(attacker, "Corpus")
         keyed(attacker, "corpus_source").get_by_text("Upload", exact=True).click()
         upload = keyed(attacker, "corpus_upload").locator('input[type="file"]')
-        before = reset_peak(server)
+        before = reset_peak(server.process.pid)
         smiles_file(upload, "long.smi", b"C(" * 20_000 + b"\n")
         expect(error_box(attacker)).to_contain_text("too long", timeout=120_000)
         no_traceback(attacker)
-        added = server_memory(server)["VmHWM"] - before
+        added = process_memory(server.process.pid)["VmHWM"] - before
         assert added < 300 * 1024**2, f"the upload added {added / 1024**2:.0f} MB"
         screenshot(attacker, "workshop-6-corpus-long-line")
 
         open_page(attacker, "Models")
-        before = reset_peak(server)
+        before = reset_peak(server.process.pid)
         add_model(attacker, "huge.zip", huge_description_zip())
         expect(error_box(attacker)).to_contain_text("4,096", timeout=120_000)
         no_traceback(attacker)
-        added = server_memory(server)["VmHWM"] - before
+        added = process_memory(server.process.pid)["VmHWM"] - before
         assert added < 300 * 1024**2, f"the model upload added {added / 1024**2:.0f} MB"
         screenshot(attacker, "workshop-7-models-huge-description")
 
