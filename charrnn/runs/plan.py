@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from charrnn.core.checkpoint import CheckpointError, read_header
-from charrnn.limits import RunBudget, memory_budget, run_budget
 from charrnn.core.model import PRESETS, ModelConfig, preset_config
-from charrnn.runs.config import RunConfig, corpus_facts
-from charrnn.runs.folder import RunError
 from charrnn.core.tokens import Vocabulary
 from charrnn.core.train import TrainConfig
+from charrnn.limits import RunBudget, memory_budget, run_budget
+from charrnn.runs.config import RunConfig, corpus_facts
+from charrnn.runs.folder import RunError
 
 if TYPE_CHECKING:
     from charrnn.runs.workspace import Workspace

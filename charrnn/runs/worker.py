@@ -16,10 +16,11 @@ from pathlib import Path
 import torch
 
 from charrnn.core.checkpoint import CHECKPOINT_FILE, load_checkpoint, read_header
-
-from charrnn.files import DiskFullError, atomic_write_text, is_disk_full
-from charrnn.corpora.reading import CorpusError
 from charrnn.core.numpy_train import NumpyTrainer
+from charrnn.core.tokens import Vocabulary
+from charrnn.core.train import Trainer
+from charrnn.corpora.reading import CorpusError
+from charrnn.files import DiskFullError, atomic_write_text, is_disk_full
 from charrnn.runs.config import (
     RunConfig,
     corpus_fingerprint,
@@ -29,8 +30,6 @@ from charrnn.runs.config import (
     write_run_config,
 )
 from charrnn.runs.folder import METRICS_FILE, FileControl, RunError, read_metrics, update_status
-from charrnn.core.tokens import Vocabulary
-from charrnn.core.train import Trainer
 from charrnn.worker_start import memory_message, out_of_memory, process_identity
 
 
