@@ -13,7 +13,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from charrnn.core import inside
-from charrnn.core.checkpoint import CHECKPOINT_FILE, OUT_OF_MEMORY, CheckpointError, load_checkpoint
+from charrnn.core.checkpoint import CHECKPOINT_FILE, OUT_OF_MEMORY, load_checkpoint
+from charrnn.errors import UserError
 from charrnn.runs.jobs import JobRunner
 from charrnn.runs.report import escape_markdown, run_labels
 from charrnn.runs.settings import load_settings, worker_count
@@ -106,7 +107,7 @@ def workspace() -> Workspace:
                 space = Workspace.pending(token)
             else:
                 space = Workspace(token)
-        except RunError as error:
+        except UserError as error:
             st.warning(f"{error} A fresh workspace was opened for you.")
     if space is None:
         space = Workspace.pending(new_token())
@@ -187,7 +188,7 @@ def load_run_model(space: Workspace, run_id: str):
     try:
         folder = space.run_dir(run_id)
         return _load_model(str(folder), (folder / CHECKPOINT_FILE).stat().st_mtime)
-    except (CheckpointError, RunError) as error:
+    except UserError as error:
         st.error(f"This model cannot be loaded. {error}")
     except MemoryError:  # anything the checkpoint's loading did not turn into a message
         st.error(f"This model cannot be loaded. {OUT_OF_MEMORY}")

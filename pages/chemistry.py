@@ -15,10 +15,11 @@ from app import ui
 from charrnn.chem.drawing import grid_svg
 from charrnn.chem.properties import PROPERTY_INFO
 from charrnn.core.checkpoint import read_header
+from charrnn.errors import UserError
 from charrnn.runs import assessment
 from charrnn.runs.assessment import AssessmentSettings
 from charrnn.runs.report import escape_markdown
-from charrnn.runs.workspace import RunError, has_model
+from charrnn.runs.workspace import has_model
 
 HEADLINE = ("valid", "unique@1000", "novelty", "intdiv1")
 SAMPLE_COUNTS = (100, 300, 1000, 3000, 10000)
@@ -41,7 +42,7 @@ def molecule_runs() -> list:
             try:
                 if read_header(folder)["vocabulary"].get("line_based"):
                     found.append(run)
-            except (ValueError, KeyError, OSError):
+            except (UserError, KeyError, OSError):
                 continue
     return found
 
@@ -227,7 +228,7 @@ run_id = ui.choose_run(
 try:
     folder = space.run_dir(run_id)
     step = int(read_header(folder).get("step", 0))
-except (RunError, ValueError, OSError):
+except (UserError, OSError):
     st.error("This run has just gone away (deleted?). Pick another one.")
     st.stop()
 

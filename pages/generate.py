@@ -25,7 +25,7 @@ from charrnn.core.sample import (
     sample,
     shaping_sentence,
 )
-from charrnn.core.tokens import UnknownCharacterError
+from charrnn.errors import UserError
 from charrnn.runs import gallery
 from charrnn.runs.folder import read_generated, save_generated
 from charrnn.runs.report import run_labels
@@ -135,7 +135,7 @@ def publish(space, run_id: str, run_name: str, smiles: bool) -> None:
             shared_items(made, smiles),
             run_name,
         )
-    except gallery.GalleryError as error:
+    except UserError as error:
         st.session_state["generate_share_problem"] = str(error)
     else:
         save_generated(space.run_dir(run_id), **{**made, "shared": entry_id})
@@ -278,7 +278,7 @@ with why, st.expander("Why these characters? (what temperature does)", expanded=
             if too_long
             else next_token_probabilities(model, vocabulary, prompt, temperature, top_k, top_p)
         )
-    except ValueError:  # UnknownCharacterError included: Generate explains it
+    except UserError:  # e.g. an unknown character: Generate explains it
         st.info(f"The chart appears when the prompt only has {unit}s the model knows.")
     if too_long:
         st.info(f"The chart appears for a shorter prompt. {too_long}")
@@ -308,7 +308,7 @@ if st.button("Generate", key="generate_button", type="primary"):
             st.info(trimmed)
         with st.spinner("Writing…"):
             results = sample(model, vocabulary, config)
-    except (UnknownCharacterError, ValueError) as error:
+    except UserError as error:
         st.error(ui.plain(str(error)))  # the last samples below stay
     else:
         samples = [(result.text, result.log_likelihood) for result in results]

@@ -16,7 +16,7 @@ from app import ui
 from charrnn.core import inside
 from charrnn.core.detectors import detectors
 from charrnn.core.sample import SampleConfig, bounded_config, sample
-from charrnn.core.tokens import UnknownCharacterError
+from charrnn.errors import UserError
 from charrnn.runs.config import load_corpus, read_run_config
 from charrnn.runs.report import text_html
 
@@ -212,7 +212,7 @@ smiles = vocabulary.line_based
 text = choose_text(model, vocabulary, folder, smiles)
 try:
     trace = ui.cached_trace(space, run_id, text)
-except (inside.InsideError, UnknownCharacterError) as error:
+except UserError as error:
     st.error(ui.plain(str(error)))
     st.stop()
 if trace.truncated:

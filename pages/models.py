@@ -15,14 +15,12 @@ import pandas as pd
 import streamlit as st
 
 from app import ui
-from charrnn.core.checkpoint import CheckpointError
 from charrnn.corpora.builtins import builtin_corpora
-from charrnn.corpora.reading import CorpusError
+from charrnn.errors import UserError
 from charrnn.runs.report import compare_frame, escape_markdown, run_labels
 from charrnn.runs.transfer import IMPORTED_PREFIX, export_run, import_run
-from charrnn.runs.workspace import ACTIVE, RunError, has_model
+from charrnn.runs.workspace import ACTIVE, has_model
 
-PROBLEMS = (CorpusError, CheckpointError, RunError, ValueError)
 TABLE_REFRESH_SECONDS = 3.0  # while a run is queued, training or paused
 BUILTIN_TITLES = {f"builtin:{corpus.id}": corpus.title for corpus in builtin_corpora()}
 
@@ -144,7 +142,7 @@ def manage(runs) -> None:
             try:
                 runner.cancel(folder)  # if it is still waiting in the queue
                 space.delete(run_id)
-            except PROBLEMS as error:
+            except UserError as error:
                 st.error(str(error))
                 return
             if current == run_id:
@@ -164,7 +162,7 @@ def upload() -> None:
         try:
             with st.spinner("Checking the model..."):
                 run_id = import_run(space, file.getvalue(), name, ui.max_upload_bytes())
-        except PROBLEMS as error:
+        except UserError as error:
             st.error(ui.plain(str(error)))  # it may quote the uploaded file: shown as typed
             return
         except OSError as error:  # e.g. DiskFullError: its strerror is for people

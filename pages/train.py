@@ -9,12 +9,10 @@ import streamlit as st
 
 from app import engines as engine_parts
 from app import ui
-from charrnn.core.checkpoint import CheckpointError
 from charrnn.core.model import CELLS, DEFAULT_PRESET, PRESETS
 from charrnn.core.numpy_train import ADAGRAD_LEARNING_RATE, numpy_run_config
-from charrnn.core.tokens import UnknownCharacterError
 from charrnn.core.train import TrainConfig
-from charrnn.corpora.reading import CorpusError
+from charrnn.errors import UserError
 from charrnn.limits import MAX_EMBEDDING, MAX_HIDDEN, MAX_LAYERS, budget_text
 from charrnn.runs import report
 from charrnn.runs.config import read_run_config
@@ -22,7 +20,6 @@ from charrnn.runs.folder import read_status
 from charrnn.runs.plan import DEFAULT_CHEM_EVERY, DEFAULT_STEPS, new_run_config, planned_budget
 from charrnn.runs.workspace import ACTIVE, RunError, has_model
 
-PROBLEMS = (CorpusError, CheckpointError, RunError, UnknownCharacterError, ValueError)
 PRESET_LINES = {
     "tiny": "1 layer of 128 memory cells. Learns in a minute or two: spelling and short "
     "patterns. Best for a first try.",
@@ -169,7 +166,7 @@ def settings_form(corpus: dict, busy: bool) -> None:
             run_id = space.create_run(name or default_name, config)
             runner.submit(space.run_dir(run_id))
             space.update_settings(run=run_id)
-        except PROBLEMS as error:
+        except UserError as error:
             st.error(str(error))
         else:
             st.rerun()  # the sidebar, drawn before the run existed, names it too

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from charrnn.errors import UserError
 from charrnn.limits import GATES, MAX_VOCABULARY, model_problem
 
 FORMAT = "charrnn-checkpoint-1"
@@ -28,7 +29,7 @@ RESUME_ONLY = ("optimizer_param_groups", "epoch_batches", "offsets", "average_up
 COPY_CHUNK = 1024 * 1024
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A file is not a checkpoint this app can load; the message says why and what to do."""
 
 

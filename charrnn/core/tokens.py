@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from charrnn.errors import UserError
+
 PAD, BOS, EOS = "<pad>", "<s>", "</s>"
 SPECIALS = (PAD, BOS, EOS)
 PAD_ID, BOS_ID, EOS_ID = 0, 1, 2
@@ -20,7 +22,7 @@ TOKENIZERS = ("char", "smiles")
 _SMILES_TOKEN = re.compile(r"\[[^\[\]]{1,16}\]|Br|Cl|%\d\d|.", re.DOTALL)
 
 
-class UnknownCharacterError(ValueError):
+class UnknownCharacterError(UserError, ValueError):
     """Text contains characters the model never saw during training."""
 
 

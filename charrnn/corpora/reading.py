@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from charrnn.corpora.download import DownloadFailed, fetch, megabytes
+from charrnn.errors import UserError
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 KINDS = ("text", "smiles")
@@ -32,7 +33,7 @@ _BINARY_SIGNATURES = {
 }
 
 
-class CorpusError(ValueError):
+class CorpusError(UserError, ValueError):
     """Bad corpus input; message is for a non-programmer and says what to do."""
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from charrnn.errors import SettingsError
 from charrnn.files import atomic_write_text
 from charrnn.runs.folder import status_lock
 
@@ -35,9 +36,9 @@ class AssessmentSettings:
 
     def __post_init__(self) -> None:
         if not 10 <= self.samples <= 30_000:
-            raise ValueError("the number of molecules must be between 10 and 30,000")
+            raise SettingsError("the number of molecules must be between 10 and 30,000")
         if not 0 < self.temperature <= 3:
-            raise ValueError("the temperature must be above 0 and at most 3")
+            raise SettingsError("the temperature must be above 0 and at most 3")
 
     @classmethod
     def from_json(cls, data: dict) -> AssessmentSettings:

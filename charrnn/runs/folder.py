@@ -20,6 +20,7 @@ from pathlib import Path
 
 from charrnn.core.events import LAST_EVENT_FILE, METRICS_FILE
 from charrnn.files import DiskFullError, atomic_write_text
+from charrnn.errors import UserError
 
 STATUS_FILE, CONTROL_FILE = "run.json", "control.json"
 GENERATED_FILE = "generated.json"
@@ -29,7 +30,7 @@ STATUS_LOCK_FILE = ".status.lock"  # flock()ed while a status file is read, chan
 _status_guard = threading.Lock()  # the threads of one process take turns too
 
 
-class RunError(ValueError):
+class RunError(UserError, ValueError):
     """A workspace or run that does not exist or cannot do what was asked."""
 
 

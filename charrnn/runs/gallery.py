@@ -20,6 +20,7 @@ from pathlib import Path
 from charrnn.files import atomic_write_text
 from charrnn.runs.folder import clean_name
 from charrnn.runs.workspace import TOKEN, default_root
+from charrnn.errors import UserError
 
 GALLERY_FOLDER = "gallery"
 KINDS = ("text", "molecules")
@@ -33,7 +34,7 @@ RATE_WINDOW_SECONDS = 60.0
 ENTRY_ID = re.compile(r"^g-\d{16}-[0-9a-f]{8}$")  # microseconds since 1970, then random
 
 
-class GalleryError(ValueError):
+class GalleryError(UserError, ValueError):
     """Something that cannot be shared or withdrawn; the message says what to do."""
 
 
