@@ -36,6 +36,7 @@ from charrnn.runs.config import (
     training_data,
     write_run_config,
 )
+from charrnn.runs.folder import RunStatus, has_model
 
 EXIT_OK, EXIT_FAILED, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Command-line option -> field of ModelConfig / TrainConfig.
@@ -90,7 +91,7 @@ def train_command(args: argparse.Namespace) -> int:
         final = trainer.run()
     progress.end()
     where = shlex.quote(str(run_dir))
-    if final.status == "stopped":
+    if final.status == RunStatus.STOPPED:
         print(
             f"Stopped at step {final.step}; the checkpoint is saved. To continue:\n"
             f"  python -m charrnn train --resume --out {where}",
@@ -172,7 +173,7 @@ def _new_trainer(args: argparse.Namespace, run_dir: Path, **hooks) -> tuple[Trai
 
 def _resumed_trainer(args: argparse.Namespace, run_dir: Path, **hooks) -> tuple[Trainer, str]:
     run_config = read_run_config(run_dir)
-    if not (run_dir / CHECKPOINT_FILE).is_file():
+    if not has_model(run_dir):
         raise CheckpointError(
             f"{run_dir} has no checkpoint to resume from: it stopped before saving one. "
             "Delete the folder and train again."
@@ -249,7 +250,7 @@ def _refuse_existing_run(run_dir: Path) -> None:
 
 def _checkpoint_folder(run_dir: Path) -> Path:
     """run_dir if it holds a checkpoint, else CheckpointError saying what to do."""
-    if not (run_dir / CHECKPOINT_FILE).is_file():
+    if not has_model(run_dir):
         raise CheckpointError(
             f"There is no checkpoint in {run_dir} (no {CHECKPOINT_FILE}). Train a run there "
             f"first: python -m charrnn train CORPUS --out {shlex.quote(str(run_dir))}"

@@ -18,8 +18,8 @@ from charrnn.core.checkpoint import read_header
 from charrnn.errors import UserError
 from charrnn.runs import assessment
 from charrnn.runs.assessment import AssessmentSettings
+from charrnn.runs.folder import CheckStatus, has_model
 from charrnn.runs.report import escape_markdown
-from charrnn.runs.workspace import has_model
 
 HEADLINE = ("valid", "unique@1000", "novelty", "intdiv1")
 SAMPLE_COUNTS = (100, 300, 1000, 3000, 10000)
@@ -107,7 +107,7 @@ def live_status(folder) -> None:
         process = runner.process(folder, "assess")
         if process:
             process.terminate()
-        assessment.write_status(folder, status="cancelled")
+        assessment.write_status(folder, status=CheckStatus.CANCELLED)
         st.rerun(scope="app")
 
 
@@ -236,7 +236,7 @@ status = assessment.read_status(folder)
 active = status.get("status") in assessment.ACTIVE
 if not active:
     check_form(folder)
-if status.get("status") in ("failed", "interrupted"):
+if status.get("status") in (CheckStatus.FAILED, CheckStatus.INTERRUPTED):
     st.error(f"The last check did not finish. {escape_markdown(status.get('error') or '')}")
 st.fragment(live_status, run_every=1.0 if active else None)(folder)
 report = assessment.read_report(folder)

@@ -124,7 +124,7 @@ def show_corpus(corpus: CorpusPreview, chosen: dict, save=None, upload_key: str 
     ):
         try:
             reference = reference or save()
-            space.update_settings(corpus={**chosen, "reference": reference})
+            space.update_choices(corpus={**chosen, "reference": reference})
         except UserError as error:
             st.error(ui.plain(f"The file could not be kept: {error}"))
             return

@@ -59,7 +59,7 @@ def start(corpus_id: str, preset: str, drop_invalid: bool) -> None:
         "drop_invalid": drop_invalid,
     }
     try:
-        space.update_settings(corpus=chosen, preset=preset)
+        space.update_choices(corpus=chosen, preset=preset)
     except UserError as error:  # e.g. the server keeps as many workspaces as it may
         st.error(ui.plain(str(error)))
         return

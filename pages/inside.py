@@ -18,6 +18,7 @@ from charrnn.core.detectors import detectors
 from charrnn.core.sample import SampleConfig, bounded_config, sample
 from charrnn.errors import UserError
 from charrnn.runs.config import load_corpus, read_run_config
+from charrnn.runs.folder import has_model
 from charrnn.runs.report import text_html
 
 TEXT_LIMIT = 600  # characters traced on this page
@@ -194,7 +195,7 @@ def cycle_section(trace: inside.Trace) -> None:
     st.plotly_chart(figure, key="inside_cycle", config=STATIC)
 
 
-runs = [run for run in space.runs() if ui.has_saved_model(space, run.id)]
+runs = [run for run in space.runs() if has_model(space.run_dir(run.id))]
 run_id = ui.choose_run(
     space,
     runs,

@@ -17,6 +17,7 @@ from charrnn.limits import GATES, MAX_VOCABULARY, model_problem
 
 FORMAT = "charrnn-checkpoint-1"
 MAX_CHECKPOINT_BYTES = 2 * 1024**3
+CHECKPOINT_FILE = "checkpoint.safetensors"  # in a run folder: the saved model
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # a checkpoint this server wrote (long epoch lists)
 MAX_UPLOAD_HEADER_BYTES = 8 * 1024 * 1024  # an uploaded one: parsing costs up to ~10x
 MAX_TOKEN_CHARS = 32  # the longest token a tokenizer makes is a bracket atom of 18

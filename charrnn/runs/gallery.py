@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from charrnn.errors import UserError
 from charrnn.files import atomic_write_text
 from charrnn.runs.folder import clean_name
 from charrnn.runs.workspace import TOKEN, default_root
-from charrnn.errors import UserError
 
 GALLERY_FOLDER = "gallery"
 KINDS = ("text", "molecules")

@@ -12,6 +12,7 @@ import logging
 import math
 import threading
 import time
+
 from charrnn.errors import UserError
 
 MIN_PASSWORD_LENGTH = 10
