@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from charrnn.core.tokens import PAD_ID, Vocabulary, build_vocabulary, encode_lines
+from charrnn.core.tokens import PAD_ID, Tokenizer, Vocabulary, build_vocabulary, encode_lines
 from charrnn.errors import SettingsError, UserError
 
 
@@ -44,7 +44,7 @@ def prepare_data(
     text: str | None = None,
     lines: Sequence[str] | None = None,
     *,
-    tokenizer: str = "char",
+    tokenizer: Tokenizer = "char",
     validation_fraction: float = 0.1,
     seed: int = 0,
     vocabulary: Vocabulary | None = None,

@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
 from charrnn.errors import UserError
 from charrnn.files import atomic_write_text
@@ -23,7 +24,8 @@ from charrnn.runs.folder import clean_name
 from charrnn.runs.workspace import TOKEN, default_root
 
 GALLERY_FOLDER = "gallery"
-KINDS = ("text", "molecules")
+EntryKind = Literal["text", "molecules"]  # shared samples, or shared SMILES drawn
+KINDS: tuple[EntryKind, ...] = get_args(EntryKind)
 MAX_TEXTS, MAX_TEXT_CHARACTERS = 10, 2000
 MAX_MOLECULES = 24
 MAX_AUTHOR_CHARACTERS = 40
@@ -44,7 +46,7 @@ class Entry:
 
     id: str
     author: str
-    kind: str
+    kind: EntryKind
     items: tuple[str, ...]
     run_name: str
     created: float
@@ -93,7 +95,7 @@ def publish(
     root: Path | None,
     workspace_token: str,
     author: str,
-    kind: str,
+    kind: EntryKind,
     items: list[str],
     run_name: str,
 ) -> str:
