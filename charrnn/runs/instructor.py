@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 from charrnn.runs.config import read_run_config
 from charrnn.runs.folder import (
@@ -28,6 +29,7 @@ TOKEN_PREFIX = 6  # characters of a workspace token shown to tell workspaces apa
 TASK_NAMES: dict[JobTask, str] = {"train": "training", "assess": "chemistry check"}
 STOP_NOTE = "Stopped by the instructor."
 KILL_NOTE = "Ended at once by the instructor."
+StopOutcome = Literal["cancelled", "asked", "ended", "gone"]  # what stop_job did
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ def job_rows(runner: JobRunner, now: float | None = None) -> list[JobRow]:
     return rows
 
 
-def stop_job(runner: JobRunner, job: Job) -> str:
+def stop_job(runner: JobRunner, job: Job) -> StopOutcome:
     """Stop a job the gentle way; returns what happened.
 
     "cancelled": it was still queued and left the queue. "asked": a training worker was
