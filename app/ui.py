@@ -13,29 +13,28 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from charrnn.core import inside
-from charrnn.core.checkpoint import CHECKPOINT_FILE, OUT_OF_MEMORY, CheckpointError, load_checkpoint
+from charrnn.core.checkpoint import CHECKPOINT_FILE, OUT_OF_MEMORY, load_checkpoint
+from charrnn.errors import UserError
+from charrnn.runs.folder import ACTIVE, RunError, RunStatus
 from charrnn.runs.jobs import JobRunner
 from charrnn.runs.report import escape_markdown, run_labels
 from charrnn.runs.settings import load_settings, worker_count
 from charrnn.runs.transfer import clean_import_staging
 from charrnn.runs.workspace import (
-    ACTIVE,
-    RunError,
     Workspace,
     cleanup_idle_workspaces,
-    has_model,
     mark_interrupted,
     new_token,
 )
 
 STATUS_ICONS = {
-    "queued": "⏳",
-    "running": "🏃",
-    "paused": "⏸️",
-    "finished": "✅",
-    "stopped": "⏹️",
-    "failed": "❌",
-    "interrupted": "⚠️",
+    RunStatus.QUEUED: "⏳",
+    RunStatus.RUNNING: "🏃",
+    RunStatus.PAUSED: "⏸️",
+    RunStatus.FINISHED: "✅",
+    RunStatus.STOPPED: "⏹️",
+    RunStatus.FAILED: "❌",
+    RunStatus.INTERRUPTED: "⚠️",
 }
 
 
@@ -106,7 +105,7 @@ def workspace() -> Workspace:
                 space = Workspace.pending(token)
             else:
                 space = Workspace(token)
-        except RunError as error:
+        except UserError as error:
             st.warning(f"{error} A fresh workspace was opened for you.")
     if space is None:
         space = Workspace.pending(new_token())
@@ -119,14 +118,14 @@ def workspace() -> Workspace:
 
 def current_corpus(space: Workspace) -> dict | None:
     """The corpus chosen on the Corpus page: {"reference", "name", "kind", ...} or None."""
-    chosen = space.settings.get("corpus")
+    chosen = space.choices.get("corpus")
     if chosen and space.owns_corpus(chosen.get("reference", "")):
         return chosen
     return None
 
 
 def current_run(space: Workspace):
-    run_id = space.settings.get("run")
+    run_id = space.choices.get("run")
     if not run_id:
         return None
     try:
@@ -168,10 +167,6 @@ def plain(message: str) -> str:
     return "".join("\\" + c if c in "\\`*_[]()<>#|$~&!" else c for c in message)
 
 
-def has_saved_model(space: Workspace, run_id: str) -> bool:
-    return has_model(space.run_dir(run_id))
-
-
 @st.cache_resource(max_entries=8, show_spinner="Loading the model…")
 def _load_model(folder: str, modified: float):
     """A run's model, vocabulary and step; ``modified`` (the file's mtime) renews the cache.
@@ -187,7 +182,7 @@ def load_run_model(space: Workspace, run_id: str):
     try:
         folder = space.run_dir(run_id)
         return _load_model(str(folder), (folder / CHECKPOINT_FILE).stat().st_mtime)
-    except (CheckpointError, RunError) as error:
+    except UserError as error:
         st.error(f"This model cannot be loaded. {error}")
     except MemoryError:  # anything the checkpoint's loading did not turn into a message
         st.error(f"This model cannot be loaded. {OUT_OF_MEMORY}")
@@ -217,12 +212,12 @@ def choose_run(space: Workspace, runs: list, key: str, help: str, empty: str) ->
             st.switch_page("pages/home.py")
         st.stop()
     ids = [run.id for run in runs]
-    current = space.settings.get("run")
+    current = space.choices.get("run")
 
     def remember() -> None:
         chosen = st.session_state.get(key)
         if chosen in {run.id for run in space.runs()}:  # never a stale choice
-            space.update_settings(run=chosen)
+            space.update_choices(run=chosen)
 
     return st.selectbox(
         "Model",

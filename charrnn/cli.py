@@ -20,10 +20,11 @@ from charrnn.console import Progress, StopOnInterrupt, printable
 from charrnn.core.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
 from charrnn.core.model import CELLS, DEFAULT_PRESET, PRESETS, default_device, preset_config
 from charrnn.core.sample import SampleConfig, sample
-from charrnn.core.tokens import TOKENIZERS, UnknownCharacterError
+from charrnn.core.tokens import TOKENIZERS
 from charrnn.core.train import PRECISIONS, TrainConfig, Trainer, validation_loss
 from charrnn.corpora.builtins import builtin_corpora
 from charrnn.corpora.reading import Corpus, CorpusError
+from charrnn.errors import UserError
 from charrnn.runs.config import (
     RUN_CONFIG_FILE,
     RunConfig,
@@ -35,6 +36,7 @@ from charrnn.runs.config import (
     training_data,
     write_run_config,
 )
+from charrnn.runs.folder import RunStatus, has_model
 
 EXIT_OK, EXIT_FAILED, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Command-line option -> field of ModelConfig / TrainConfig.
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except SystemExit as exit:  # argparse: --help, or a mistake in the options
         return exit.code if isinstance(exit.code, int) else EXIT_USER_ERROR
-    except (CorpusError, CheckpointError, UnknownCharacterError, ValueError) as error:
+    except UserError as error:
         print(f"error: {printable(str(error))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except OSError as error:
@@ -89,7 +91,7 @@ def train_command(args: argparse.Namespace) -> int:
         final = trainer.run()
     progress.end()
     where = shlex.quote(str(run_dir))
-    if final.status == "stopped":
+    if final.status == RunStatus.STOPPED:
         print(
             f"Stopped at step {final.step}; the checkpoint is saved. To continue:\n"
             f"  python -m charrnn train --resume --out {where}",
@@ -115,16 +117,16 @@ def _new_trainer(args: argparse.Namespace, run_dir: Path, **hooks) -> tuple[Trai
     )
     train_config = TrainConfig(**_given(args, TRAIN_OPTIONS))
     if train_config.augment and corpus.kind != "smiles":
-        raise ValueError("--augment writes molecules in other ways; it needs a SMILES corpus.")
+        raise UserError("--augment writes molecules in other ways; it needs a SMILES corpus.")
     if train_config.chem_every and corpus.kind != "smiles":
-        raise ValueError("--chem-every checks sampled molecules; it needs a SMILES corpus.")
+        raise UserError("--chem-every checks sampled molecules; it needs a SMILES corpus.")
     given = _given(args, tuple(MODEL_OPTIONS))
     overrides = {MODEL_OPTIONS[option]: value for option, value in given.items()}
     base = None
     if args.init_from:
         base = load_checkpoint(_checkpoint_folder(Path(args.init_from)))
         if overrides or args.preset:
-            raise ValueError(
+            raise UserError(
                 f"--init-from continues the model in {args.init_from} as it is: leave out "
                 "--preset, --cell, --layers, --hidden, --embedding and --dropout."
             )
@@ -136,7 +138,7 @@ def _new_trainer(args: argparse.Namespace, run_dir: Path, **hooks) -> tuple[Trai
             )
         tokenizer = base.vocabulary.tokenizer
         if args.tokenizer not in ("auto", tokenizer):
-            raise ValueError(f"The model in {args.init_from} uses the {tokenizer} tokenizer.")
+            raise UserError(f"The model in {args.init_from} uses the {tokenizer} tokenizer.")
     else:
         tokenizer = resolve_tokenizer(args.tokenizer, corpus)
     data = training_data(corpus, tokenizer, train_config, base.vocabulary if base else None)
@@ -171,14 +173,14 @@ def _new_trainer(args: argparse.Namespace, run_dir: Path, **hooks) -> tuple[Trai
 
 def _resumed_trainer(args: argparse.Namespace, run_dir: Path, **hooks) -> tuple[Trainer, str]:
     run_config = read_run_config(run_dir)
-    if not (run_dir / CHECKPOINT_FILE).is_file():
+    if not has_model(run_dir):
         raise CheckpointError(
             f"{run_dir} has no checkpoint to resume from: it stopped before saving one. "
             "Delete the folder and train again."
         )
     fixed = [f"--{name.replace('_', '-')}" for name in _changed_on_resume(args, run_config)]
     if fixed:
-        raise ValueError(
+        raise UserError(
             f"{', '.join(fixed)} cannot change when resuming: the run keeps the settings in "
             f"{run_dir / RUN_CONFIG_FILE}. Leave {'it' if len(fixed) == 1 else 'them'} out, "
             "or start a new run from this one "
@@ -205,7 +207,7 @@ def _resumed_trainer(args: argparse.Namespace, run_dir: Path, **hooks) -> tuple[
         train_config = replace(train_config, steps=args.steps, minutes=args.minutes)
     train_config = replace(train_config, **_given(args, ("threads", "precision", "chem_every")))
     if train_config.chem_every and run_config.corpus_kind != "smiles":
-        raise ValueError("--chem-every checks sampled molecules; this run learns text.")
+        raise UserError("--chem-every checks sampled molecules; this run learns text.")
     vocabulary = load_checkpoint(run_dir).vocabulary
     data = training_data(corpus, run_config.tokenizer, train_config, vocabulary)
     trainer = Trainer.resume(run_dir, data, train_config, **hooks)
@@ -238,9 +240,9 @@ def _changed_on_resume(args: argparse.Namespace, run: RunConfig) -> list[str]:
 def _refuse_existing_run(run_dir: Path) -> None:
     """Never train over a user's run: a folder that holds one must be resumed instead."""
     if run_dir.exists() and not run_dir.is_dir():
-        raise ValueError(f"{run_dir} is a file. Choose a folder name for --out.")
+        raise UserError(f"{run_dir} is a file. Choose a folder name for --out.")
     if any((run_dir / name).exists() for name in (CHECKPOINT_FILE, "metrics.jsonl")):
-        raise ValueError(
+        raise UserError(
             f"{run_dir} already holds a run. Continue it with `python -m charrnn train "
             f"--resume --out {shlex.quote(str(run_dir))}`, or choose another --out folder."
         )
@@ -248,7 +250,7 @@ def _refuse_existing_run(run_dir: Path) -> None:
 
 def _checkpoint_folder(run_dir: Path) -> Path:
     """run_dir if it holds a checkpoint, else CheckpointError saying what to do."""
-    if not (run_dir / CHECKPOINT_FILE).is_file():
+    if not has_model(run_dir):
         raise CheckpointError(
             f"There is no checkpoint in {run_dir} (no {CHECKPOINT_FILE}). Train a run there "
             f"first: python -m charrnn train CORPUS --out {shlex.quote(str(run_dir))}"
@@ -263,7 +265,7 @@ def sample_command(args: argparse.Namespace) -> int:
     checkpoint = load_checkpoint(_checkpoint_folder(Path(args.run_dir)), default_device())
     smiles = checkpoint.vocabulary.line_based
     if args.check and not smiles:
-        raise ValueError("--check marks SMILES valid or invalid; this run learned text.")
+        raise UserError("--check marks SMILES valid or invalid; this run learned text.")
     config = SampleConfig(
         temperature=args.temperature,
         top_k=args.top_k,

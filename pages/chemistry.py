@@ -15,10 +15,11 @@ from app import ui
 from charrnn.chem.drawing import grid_svg
 from charrnn.chem.properties import PROPERTY_INFO
 from charrnn.core.checkpoint import read_header
+from charrnn.errors import UserError
 from charrnn.runs import assessment
 from charrnn.runs.assessment import AssessmentSettings
+from charrnn.runs.folder import CheckStatus, has_model
 from charrnn.runs.report import escape_markdown
-from charrnn.runs.workspace import RunError, has_model
 
 HEADLINE = ("valid", "unique@1000", "novelty", "intdiv1")
 SAMPLE_COUNTS = (100, 300, 1000, 3000, 10000)
@@ -41,7 +42,7 @@ def molecule_runs() -> list:
             try:
                 if read_header(folder)["vocabulary"].get("line_based"):
                     found.append(run)
-            except (ValueError, KeyError, OSError):
+            except (UserError, KeyError, OSError):
                 continue
     return found
 
@@ -106,7 +107,7 @@ def live_status(folder) -> None:
         process = runner.process(folder, "assess")
         if process:
             process.terminate()
-        assessment.write_status(folder, status="cancelled")
+        assessment.write_status(folder, status=CheckStatus.CANCELLED)
         st.rerun(scope="app")
 
 
@@ -227,7 +228,7 @@ run_id = ui.choose_run(
 try:
     folder = space.run_dir(run_id)
     step = int(read_header(folder).get("step", 0))
-except (RunError, ValueError, OSError):
+except (UserError, OSError):
     st.error("This run has just gone away (deleted?). Pick another one.")
     st.stop()
 
@@ -235,7 +236,7 @@ status = assessment.read_status(folder)
 active = status.get("status") in assessment.ACTIVE
 if not active:
     check_form(folder)
-if status.get("status") in ("failed", "interrupted"):
+if status.get("status") in (CheckStatus.FAILED, CheckStatus.INTERRUPTED):
     st.error(f"The last check did not finish. {escape_markdown(status.get('error') or '')}")
 st.fragment(live_status, run_every=1.0 if active else None)(folder)
 report = assessment.read_report(folder)

@@ -12,14 +12,14 @@ import streamlit as st
 from app import ui
 from charrnn.corpora.builtins import builtin_corpora, is_downloaded, load_builtin
 from charrnn.corpora.download import megabytes
-from charrnn.corpora.reading import CSV_EXTENSIONS, SMILES_EXTENSIONS, CorpusError, stored_filename
+from charrnn.corpora.reading import CSV_EXTENSIONS, SMILES_EXTENSIONS, stored_filename
 from charrnn.corpora.uploads import (
     CorpusPreview,
     check_upload_bounded,
     csv_choices_bounded,
     preview_of,
 )
-from charrnn.runs.workspace import RunError
+from charrnn.errors import UserError
 
 KIND_LABELS = {"text": "text", "smiles": "molecules (SMILES)"}
 UPLOAD_TYPES = ["txt", "text", "md", "smi", "smiles", "csv", "tsv", "gz"]
@@ -124,8 +124,8 @@ def show_corpus(corpus: CorpusPreview, chosen: dict, save=None, upload_key: str 
     ):
         try:
             reference = reference or save()
-            space.update_settings(corpus={**chosen, "reference": reference})
-        except (RunError, CorpusError) as error:
+            space.update_choices(corpus={**chosen, "reference": reference})
+        except UserError as error:
             st.error(ui.plain(f"The file could not be kept: {error}"))
             return
         except OSError as error:  # e.g. DiskFullError: its strerror is for people
@@ -161,7 +161,7 @@ def builtin_part() -> None:
     try:
         with st.spinner(f"Getting {corpus_info.title}…"):
             corpus = load_builtin(choice)
-    except CorpusError as error:
+    except UserError as error:
         st.error(str(error))
         return
     chosen = {
@@ -222,7 +222,7 @@ def upload_part() -> None:
                 help="Molecules: one SMILES per line. Text: anything else.",
             )
         corpus = read_upload(data, filename, kind, column, limit)
-    except CorpusError as error:
+    except UserError as error:
         st.error(ui.plain(str(error)))  # it may quote the file: as typed
         return
     chosen = {"name": filename, "kind": corpus.kind, "smiles_column": column}

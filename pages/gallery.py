@@ -11,6 +11,7 @@ import streamlit as st
 
 from app import ui
 from charrnn.chem.drawing import grid_svg
+from charrnn.errors import UserError
 from charrnn.runs import gallery
 from charrnn.runs.report import duration, escape_markdown
 
@@ -27,7 +28,7 @@ def molecule_grid(items: tuple[str, ...]) -> str:
 def withdraw(entry_id: str, token: str) -> None:
     try:
         gallery.withdraw(None, entry_id, token)
-    except gallery.GalleryError as error:
+    except UserError as error:
         st.session_state["gallery_problem"] = str(error)
 
 

@@ -15,7 +15,6 @@ import streamlit as st
 from app import ui
 from charrnn.chem.drawing import grid_svg
 from charrnn.chem.smiles import canonical_set, smiles_problem
-from charrnn.core.checkpoint import CHECKPOINT_FILE
 from charrnn.core.sample import (
     CHART_BUDGET,
     SampleConfig,
@@ -25,9 +24,9 @@ from charrnn.core.sample import (
     sample,
     shaping_sentence,
 )
-from charrnn.core.tokens import UnknownCharacterError
+from charrnn.errors import UserError
 from charrnn.runs import gallery
-from charrnn.runs.folder import read_generated, save_generated
+from charrnn.runs.folder import RunStatus, has_model, read_generated, save_generated
 from charrnn.runs.report import run_labels
 
 RAW_COLOUR, SHAPED_COLOUR = "#b8bfca", "#e4572e"
@@ -36,7 +35,7 @@ RAW_COLOUR, SHAPED_COLOUR = "#b8bfca", "#e4572e"
 def remember_run(space) -> None:
     chosen = st.session_state.get("generate_run")
     if chosen in {run.id for run in space.runs()}:  # never a stale label
-        space.update_settings(run=chosen)
+        space.update_choices(run=chosen)
 
 
 def why_chart(rows: list[tuple[str, float, float]]) -> go.Figure:
@@ -135,11 +134,11 @@ def publish(space, run_id: str, run_name: str, smiles: bool) -> None:
             shared_items(made, smiles),
             run_name,
         )
-    except gallery.GalleryError as error:
+    except UserError as error:
         st.session_state["generate_share_problem"] = str(error)
     else:
         save_generated(space.run_dir(run_id), **{**made, "shared": entry_id})
-        space.update_settings(author=" ".join(author.split()))  # offered again next time
+        space.update_choices(author=" ".join(author.split()))  # offered again next time
 
 
 def share(space, made: dict, run_id: str, run_name: str, smiles: bool) -> None:
@@ -157,7 +156,7 @@ def share(space, made: dict, run_id: str, run_name: str, smiles: bool) -> None:
         f"Publish {which}{cut} with your name and this run's name to the class gallery, "
         "where everyone in the room can see them. You can withdraw them there."
     )
-    st.session_state.setdefault("generate_author", space.settings.get("author", ""))
+    st.session_state.setdefault("generate_author", space.choices.get("author", ""))
     with st.form("generate_share_form", border=False):
         st.text_input(
             "Your name, as the room will see it",
@@ -178,7 +177,7 @@ def share(space, made: dict, run_id: str, run_name: str, smiles: bool) -> None:
 
 space = ui.workspace()
 st.title("Generate")
-runs = [run for run in space.runs() if (space.run_dir(run.id) / CHECKPOINT_FILE).is_file()]
+runs = [run for run in space.runs() if has_model(space.run_dir(run.id))]
 if not runs:
     st.info(
         "There is no trained model here yet. Train one first: a minute on the toy pattern "
@@ -190,7 +189,7 @@ if not runs:
 
 ids = [run.id for run in runs]
 labels = run_labels(runs)  # no status icons: a label must not change while the page is open
-current = space.settings.get("run")
+current = space.choices.get("run")
 run_id = st.selectbox(
     "Model",
     ids,
@@ -206,7 +205,7 @@ if loaded is None:
     st.stop()
 model, vocabulary, step = loaded
 run = runs[ids.index(run_id)]
-if run.status not in ("finished", "stopped"):
+if run.status not in (RunStatus.FINISHED, RunStatus.STOPPED):
     st.caption(f"This run is {run.status}: you are using the model it saved at step {step}.")
 
 smiles = vocabulary.line_based
@@ -278,7 +277,7 @@ with why, st.expander("Why these characters? (what temperature does)", expanded=
             if too_long
             else next_token_probabilities(model, vocabulary, prompt, temperature, top_k, top_p)
         )
-    except ValueError:  # UnknownCharacterError included: Generate explains it
+    except UserError:  # e.g. an unknown character: Generate explains it
         st.info(f"The chart appears when the prompt only has {unit}s the model knows.")
     if too_long:
         st.info(f"The chart appears for a shorter prompt. {too_long}")
@@ -308,7 +307,7 @@ if st.button("Generate", key="generate_button", type="primary"):
             st.info(trimmed)
         with st.spinner("Writing…"):
             results = sample(model, vocabulary, config)
-    except (UnknownCharacterError, ValueError) as error:
+    except UserError as error:
         st.error(ui.plain(str(error)))  # the last samples below stay
     else:
         samples = [(result.text, result.log_likelihood) for result in results]

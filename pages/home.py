@@ -10,7 +10,7 @@ import streamlit as st
 from app import ui
 from charrnn.corpora.builtins import builtin_corpora, is_downloaded, load_builtin
 from charrnn.corpora.reading import CorpusError
-from charrnn.runs.workspace import RunError
+from charrnn.errors import UserError
 
 # (button key, label, built-in corpus, size preset, what it does)
 STARTS = (
@@ -59,8 +59,8 @@ def start(corpus_id: str, preset: str, drop_invalid: bool) -> None:
         "drop_invalid": drop_invalid,
     }
     try:
-        space.update_settings(corpus=chosen, preset=preset)
-    except RunError as error:  # e.g. the server keeps as many workspaces as it may
+        space.update_choices(corpus=chosen, preset=preset)
+    except UserError as error:  # e.g. the server keeps as many workspaces as it may
         st.error(ui.plain(str(error)))
         return
     st.switch_page("pages/train.py")

@@ -16,8 +16,9 @@ from app import ui
 from charrnn.core import inside
 from charrnn.core.detectors import detectors
 from charrnn.core.sample import SampleConfig, bounded_config, sample
-from charrnn.core.tokens import UnknownCharacterError
+from charrnn.errors import UserError
 from charrnn.runs.config import load_corpus, read_run_config
+from charrnn.runs.folder import has_model
 from charrnn.runs.report import text_html
 
 TEXT_LIMIT = 600  # characters traced on this page
@@ -194,7 +195,7 @@ def cycle_section(trace: inside.Trace) -> None:
     st.plotly_chart(figure, key="inside_cycle", config=STATIC)
 
 
-runs = [run for run in space.runs() if ui.has_saved_model(space, run.id)]
+runs = [run for run in space.runs() if has_model(space.run_dir(run.id))]
 run_id = ui.choose_run(
     space,
     runs,
@@ -212,7 +213,7 @@ smiles = vocabulary.line_based
 text = choose_text(model, vocabulary, folder, smiles)
 try:
     trace = ui.cached_trace(space, run_id, text)
-except (inside.InsideError, UnknownCharacterError) as error:
+except UserError as error:
     st.error(ui.plain(str(error)))
     st.stop()
 if trace.truncated:

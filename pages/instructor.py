@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
 from app import ui
+from charrnn.errors import UserError
 from charrnn.runs import gallery, instructor, login
 from charrnn.runs.report import duration, escape_markdown
 
@@ -47,7 +48,7 @@ def log_in(expected: str) -> None:
     st.session_state["instructor_password"] = ""  # never kept
     try:
         right = login.INSTRUCTOR.attempt(typed, expected)  # counted for the whole server
-    except login.LoginPausedError as error:
+    except UserError as error:  # too many wrong passwords lately
         st.session_state["instructor_wrong"] = str(error)
         return
     if right:

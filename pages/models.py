@@ -15,14 +15,12 @@ import pandas as pd
 import streamlit as st
 
 from app import ui
-from charrnn.core.checkpoint import CheckpointError
 from charrnn.corpora.builtins import builtin_corpora
-from charrnn.corpora.reading import CorpusError
+from charrnn.errors import UserError
+from charrnn.runs.folder import ACTIVE, WORKING, RunStatus, has_model
 from charrnn.runs.report import compare_frame, escape_markdown, run_labels
 from charrnn.runs.transfer import IMPORTED_PREFIX, export_run, import_run
-from charrnn.runs.workspace import ACTIVE, RunError, has_model
 
-PROBLEMS = (CorpusError, CheckpointError, RunError, ValueError)
 TABLE_REFRESH_SECONDS = 3.0  # while a run is queued, training or paused
 BUILTIN_TITLES = {f"builtin:{corpus.id}": corpus.title for corpus in builtin_corpora()}
 
@@ -63,7 +61,7 @@ def table(runs) -> None:
 def comparison(runs) -> None:
     st.subheader("Compare loss curves")
     names = run_labels(runs)
-    default = [run.id for run in runs if run.status == "finished"][:3]
+    default = [run.id for run in runs if run.status == RunStatus.FINISHED][:3]
     chosen = st.multiselect(
         "Runs to compare",
         list(names),
@@ -97,7 +95,7 @@ def comparison(runs) -> None:
 def manage(runs) -> None:
     st.subheader("Manage a model")
     ids = [run.id for run in runs]
-    current = space.settings.get("run")
+    current = space.choices.get("run")
     by_id = {run.id: run for run in runs}
     run_id = st.selectbox(
         "Model",
@@ -114,7 +112,7 @@ def manage(runs) -> None:
         elif st.button(
             "Make current", key="models_make_current", help="Use it on the Generate page."
         ):
-            space.update_settings(run=run_id)
+            space.update_choices(run=run_id)
             done(f"{escape_markdown(run.name)} is now your current model.")
     with rename:
         new_name = st.text_input("New name", value=run.name, key=f"models_new_name_{run_id}")
@@ -136,7 +134,7 @@ def manage(runs) -> None:
         else:
             st.caption("Nothing to download yet: the run has not saved a model.")
     with st.expander("Delete this model"):
-        if run.status in ("running", "paused"):
+        if run.status in WORKING:
             st.caption("Stop the run on the Train page before deleting it.")
             return
         sure = st.checkbox("Yes, delete this run", key=f"models_confirm_delete_{run_id}")
@@ -144,11 +142,11 @@ def manage(runs) -> None:
             try:
                 runner.cancel(folder)  # if it is still waiting in the queue
                 space.delete(run_id)
-            except PROBLEMS as error:
+            except UserError as error:
                 st.error(str(error))
                 return
             if current == run_id:
-                space.update_settings(run=None)
+                space.update_choices(run=None)
             done(f"Deleted {escape_markdown(run.name)}.")
 
 
@@ -164,7 +162,7 @@ def upload() -> None:
         try:
             with st.spinner("Checking the model..."):
                 run_id = import_run(space, file.getvalue(), name, ui.max_upload_bytes())
-        except PROBLEMS as error:
+        except UserError as error:
             st.error(ui.plain(str(error)))  # it may quote the uploaded file: shown as typed
             return
         except OSError as error:  # e.g. DiskFullError: its strerror is for people

@@ -9,20 +9,16 @@ import streamlit as st
 
 from app import engines as engine_parts
 from app import ui
-from charrnn.core.checkpoint import CheckpointError
 from charrnn.core.model import CELLS, DEFAULT_PRESET, PRESETS
 from charrnn.core.numpy_train import ADAGRAD_LEARNING_RATE, numpy_run_config
-from charrnn.core.tokens import UnknownCharacterError
 from charrnn.core.train import TrainConfig
-from charrnn.corpora.reading import CorpusError
+from charrnn.errors import UserError
 from charrnn.limits import MAX_EMBEDDING, MAX_HIDDEN, MAX_LAYERS, budget_text
 from charrnn.runs import report
 from charrnn.runs.config import read_run_config
-from charrnn.runs.folder import read_status
+from charrnn.runs.folder import ACTIVE, WORKING, RunError, RunStatus, has_model, read_status
 from charrnn.runs.plan import DEFAULT_CHEM_EVERY, DEFAULT_STEPS, new_run_config, planned_budget
-from charrnn.runs.workspace import ACTIVE, RunError, has_model
 
-PROBLEMS = (CorpusError, CheckpointError, RunError, UnknownCharacterError, ValueError)
 PRESET_LINES = {
     "tiny": "1 layer of 128 memory cells. Learns in a minute or two: spelling and short "
     "patterns. Best for a first try.",
@@ -32,15 +28,15 @@ PRESET_LINES = {
 }
 # Seconds between redraws of the current run, by status (none: it no longer changes). A
 # queued run changes slowly; in a workshop most runs wait, and each redraw costs the server.
-REFRESH_SECONDS = {"running": 1.0, "paused": 2.0, "queued": 3.0}
+REFRESH_SECONDS = {RunStatus.RUNNING: 1.0, RunStatus.PAUSED: 2.0, RunStatus.QUEUED: 3.0}
 STATUS_TEXT = {
-    "queued": "Waiting to start",
-    "running": "Training",
-    "paused": "Paused: the model is saved. Press Resume to go on.",
-    "finished": "Finished",
-    "stopped": "Stopped: the model is saved.",
-    "failed": "Failed",
-    "interrupted": "Interrupted: the server restarted while this run was training.",
+    RunStatus.QUEUED: "Waiting to start",
+    RunStatus.RUNNING: "Training",
+    RunStatus.PAUSED: "Paused: the model is saved. Press Resume to go on.",
+    RunStatus.FINISHED: "Finished",
+    RunStatus.STOPPED: "Stopped: the model is saved.",
+    RunStatus.FAILED: "Failed",
+    RunStatus.INTERRUPTED: "Interrupted: the server restarted while this run was training.",
 }
 
 NUMBERS = (  # (settings, field, label, lowest, highest, step, help)
@@ -72,7 +68,7 @@ def settings_form(corpus: dict, busy: bool) -> None:
     smiles = corpus.get("kind") == "smiles"
     st.text(f"Corpus: {corpus['name']}")
     presets = list(PRESETS)
-    chosen = space.settings.get("preset")
+    chosen = space.choices.get("preset")
     preset = st.radio(
         "Model size",
         presets,
@@ -168,8 +164,8 @@ def settings_form(corpus: dict, busy: bool) -> None:
                     config = numpy_run_config(config)
             run_id = space.create_run(name or default_name, config)
             runner.submit(space.run_dir(run_id))
-            space.update_settings(run=run_id)
-        except PROBLEMS as error:
+            space.update_choices(run=run_id)
+        except UserError as error:
             st.error(str(error))
         else:
             st.rerun()  # the sidebar, drawn before the run existed, names it too
@@ -188,17 +184,17 @@ def time_cap_text() -> str:
 def controls(run, folder) -> None:
     """Pause / Resume / Stop (messages to the worker) and a new learning rate."""
     columns = st.columns([1, 1, 1, 3])
-    if run.status == "queued":
+    if run.status == RunStatus.QUEUED:
         if columns[0].button("Cancel", key="train_cancel", icon=":material/close:"):
             runner.cancel(folder)
             st.rerun()
         return
-    if run.status == "running" and columns[0].button(
+    if run.status == RunStatus.RUNNING and columns[0].button(
         "Pause", key="train_pause", icon=":material/pause:"
     ):
         space.send(run.id, "pause")
         st.toast("Pausing after this step...")
-    if run.status == "paused" and columns[0].button(
+    if run.status == RunStatus.PAUSED and columns[0].button(
         "Resume", key="train_resume", icon=":material/play_arrow:"
     ):
         space.send(run.id, "resume")
@@ -261,29 +257,33 @@ def live_run(run_id: str, was: str) -> None:
     st.caption(STATUS_TEXT.get(run.status, run.status))
     events = space.metrics(run_id)
     now = report.latest_progress(events)
-    if run.status == "queued":
+    if run.status == RunStatus.QUEUED:
         place, wait = runner.position(folder), runner.expected_wait(folder)
         about = f", about {report.duration(wait)}" if wait else ""
         waiting = f"Waiting for a free worker: number {place} in the queue{about}."
         st.info(waiting if place else "Starting...")
-    elif run.status in ("failed", "interrupted", "stopped"):
+    elif run.status in (RunStatus.FAILED, RunStatus.INTERRUPTED, RunStatus.STOPPED):
         note = read_status(folder).get("note")
         if note:
             st.info(report.escape_markdown(note))
-        if run.status == "failed":
+        if run.status == RunStatus.FAILED:
             reason = report.escape_markdown(run.error or "unknown")
             st.error(f"Training stopped because of a problem: {reason}")
-        label = "Continue training" if run.status == "stopped" else "Resume from last checkpoint"
+        label = (
+            "Continue training"
+            if run.status == RunStatus.STOPPED
+            else "Resume from last checkpoint"
+        )
         if st.button(label, key="train_resume_run", icon=":material/replay:"):
             runner.submit(folder)
             st.rerun()
-    elif run.status == "finished":
+    elif run.status == RunStatus.FINISHED:
         st.success("Done. Try the model on the Generate page.")
         if st.button("Generate with this model", key="train_to_generate", type="primary"):
             st.switch_page("pages/generate.py")
     if events:
         text = f"Step {now.step:,}" + (f" of {now.total_steps:,}" if now.total_steps else "")
-        if run.status in ("running", "paused") and now.eta is not None:
+        if run.status in WORKING and now.eta is not None:
             text += f" · about {report.duration(now.eta)} left"
         if now.tokens_per_second:
             smiles = read_run_config(folder).corpus_kind == "smiles"

@@ -44,7 +44,7 @@ def finished_run(space: Workspace, name: str, data: bytes, filename: str, kind: 
     )
     run_id = space.create_run(name, config)
     train_worker(str(space.run_dir(run_id)), threads=1)
-    space.update_settings(run=run_id)
+    space.update_choices(run=run_id)
     return run_id
 
 

@@ -71,7 +71,7 @@ def smiles_space(home) -> tuple[str, str]:
 def open_page(monkeypatch, home: Path, token: str | None = None, run_id: str | None = None):
     monkeypatch.setenv("CHARRNN_HOME", str(home))
     if token and run_id:
-        Workspace(token, home).update_settings(run=run_id)
+        Workspace(token, home).update_choices(run=run_id)
     at = AppTest.from_file(APP, default_timeout=60)
     if token:
         at.query_params["ws"] = token
@@ -244,8 +244,8 @@ def test_choosing_another_run_makes_it_the_current_one(monkeypatch, home, text_s
         assert runs.value == first and set(runs.options) >= {"second", "tiny <b>text</b>"}
         runs.select(second).run()
         no_exceptions(at)
-        assert space.settings["run"] == second
+        assert space.choices["run"] == second
         assert at.get("plotly_chart")
     finally:
-        space.update_settings(run=first)
+        space.update_choices(run=first)
         space.delete(second)

@@ -31,8 +31,8 @@ def app(home) -> AppTest:
     return at
 
 
-def settings(at: AppTest, home: Path) -> dict:
-    """The workspace's settings as saved on disk."""
+def choices(at: AppTest, home: Path) -> dict:
+    """The workspace's choices as saved on disk."""
     path = home / at.session_state["ws"] / "workspace.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
@@ -79,7 +79,7 @@ def test_home_says_what_this_is_and_the_ten_minute_path(app):
 def test_learn_a_pattern_picks_the_corpus_and_preset_and_opens_train(app, home):
     app.button(key="start_pattern").click().run()
     assert not app.exception
-    chosen = settings(app, home)
+    chosen = choices(app, home)
     assert chosen["preset"] == "tiny"
     assert chosen["corpus"]["reference"] == "builtin:toy-pattern"
     assert chosen["corpus"]["kind"] == "text"
@@ -88,7 +88,7 @@ def test_learn_a_pattern_picks_the_corpus_and_preset_and_opens_train(app, home):
 
 def test_generate_molecules_leaves_out_the_lines_rdkit_cannot_read(app, home):
     app.button(key="start_molecules").click().run()
-    chosen = settings(app, home)["corpus"]
+    chosen = choices(app, home)["corpus"]
     assert chosen["reference"] == "builtin:nci-5k" and chosen["drop_invalid"] is True
     corpus = load_corpus(chosen["reference"], drop_invalid=chosen["drop_invalid"])
     assert len(corpus.lines) == 4999 - 8
@@ -106,7 +106,7 @@ def test_shakespeare_is_offered_only_once_downloaded(app, home, tmp_path):
     (tmp_path / "cache" / "tiny-shakespeare.txt").write_text("First Citizen:\nSpeak.\n")
     app.switch_page("pages/home.py").run()
     app.button(key="start_shakespeare").click().run()
-    assert settings(app, home)["corpus"]["reference"] == "builtin:tiny-shakespeare"
+    assert choices(app, home)["corpus"]["reference"] == "builtin:tiny-shakespeare"
 
 
 # ----- Corpus: built-in ---------------------------------------------------------------------
@@ -124,7 +124,7 @@ def test_a_builtin_shows_its_preview_and_sizes_and_can_be_chosen(app, home):
     assert "\\n␣.abcde" in [code.value for code in app.code]  # the characters, escaped
 
     app.button(key="use_corpus").click().run()
-    assert settings(app, home)["corpus"]["reference"] == "builtin:toy-pattern"
+    assert choices(app, home)["corpus"]["reference"] == "builtin:toy-pattern"
     assert "This is your corpus now" in app.success[0].value
     app.button(key="go_train").click().run()
     assert page_shown(app) == "train.py"
@@ -143,7 +143,7 @@ def test_nci_lists_its_invalid_lines_and_asks_before_leaving_them_out(app, home)
 
     box.check().run()
     app.button(key="use_corpus").click().run()
-    chosen = settings(app, home)["corpus"]
+    chosen = choices(app, home)["corpus"]
     assert chosen["reference"] == "builtin:nci-5k" and chosen["drop_invalid"] is True
 
 
@@ -159,7 +159,7 @@ def test_an_uploaded_smiles_file_is_checked_and_kept_in_the_workspace(app, home)
     app.checkbox(key="drop_invalid").check().run()
     app.button(key="use_corpus").click().run()
     assert not app.exception
-    chosen = settings(app, home)["corpus"]
+    chosen = choices(app, home)["corpus"]
     assert chosen["name"] == "my molecules.smi" and chosen["kind"] == "smiles"
     assert Path(chosen["reference"]).parent == home / app.session_state["ws"] / "corpora"
     corpus = load_corpus(chosen["reference"], drop_invalid=True)
@@ -174,7 +174,7 @@ def test_a_text_file_read_as_molecules_is_kept_as_molecules(app, home):
     app.radio(key="upload_kind").set_value("smiles").run()
     assert metrics(app)["Molecules RDKit can read"] == "3 of 3"
     app.button(key="use_corpus").click().run()
-    chosen = settings(app, home)["corpus"]
+    chosen = choices(app, home)["corpus"]
     assert load_corpus(chosen["reference"]).kind == "smiles"
 
 
@@ -186,7 +186,7 @@ def test_a_csv_upload_offers_its_columns(app, home):
     assert column.value == "Canonical_SMILES"
     assert metrics(app)["Molecules RDKit can read"] == "2 of 2"
     app.button(key="use_corpus").click().run()
-    chosen = settings(app, home)["corpus"]
+    chosen = choices(app, home)["corpus"]
     assert chosen["smiles_column"] == "Canonical_SMILES"
     assert load_corpus(chosen["reference"], smiles_column="Canonical_SMILES").lines == (
         "CCO",

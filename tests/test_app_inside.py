@@ -31,7 +31,7 @@ def workspace_with(home: Path, data: bytes, filename: str, kind: str, steps: int
     space = Workspace(token, home)
     reference = space.save_corpus(data, filename, 10**6)
     run_id = finished_run(space, filename, reference, kind, steps)
-    space.update_settings(run=run_id)
+    space.update_choices(run=run_id)
     return token
 
 

@@ -113,7 +113,7 @@ def test_train_without_a_corpus_points_to_the_corpus_page(app):
 
 def test_train_runs_live_and_draws_the_loss(app):
     space = workspace(app)
-    space.update_settings(corpus=TOY, preset="tiny")
+    space.update_choices(corpus=TOY, preset="tiny")
     open_page(app, "train")
     assert app.radio(key="train_preset").value == "tiny"
     app.number_input(key="train_steps_tiny").set_value(40)
@@ -125,7 +125,7 @@ def test_train_runs_live_and_draws_the_loss(app):
     assert run.status in ("queued", "running") and run.total_steps == 40
     config = json.loads((space.run_dir(run.id) / "config.json").read_text())
     assert config["train"]["weight_decay"] == 0.1 and config["model"]["hidden_size"] == 32
-    assert space.settings["run"] == run.id
+    assert space.choices["run"] == run.id
     assert run.name in texts(app.subheader)
     if space.summary(run.id).status in ("queued", "running"):
         # A second press would queue an identical run: the button waits for this one.
@@ -143,7 +143,7 @@ def test_train_runs_live_and_draws_the_loss(app):
 
 def test_the_numpy_engine_trains_a_tiny_run_and_both_speeds_are_shown(app):
     space = workspace(app)
-    space.update_settings(corpus=TOY, preset="tiny")
+    space.update_choices(corpus=TOY, preset="tiny")
     open_page(app, "train")
     app.radio(key="train_engine").set_value("numpy").run()
     assert app.number_input(key="train_learning_rate_numpy").value == 0.1  # Adagrad's
@@ -170,7 +170,7 @@ def test_the_numpy_engine_trains_a_tiny_run_and_both_speeds_are_shown(app):
 
 def test_the_page_shows_the_runs_size_and_refuses_one_past_the_servers_memory(app):
     space = workspace(app)
-    space.update_settings(corpus=TOY, preset="medium")
+    space.update_choices(corpus=TOY, preset="medium")
     open_page(app, "train")
     assert "numbers (parameters)" in texts(app.caption)
     assert "at most 60 minutes" in texts(app.caption)  # the job time cap, said up front
@@ -186,18 +186,18 @@ def test_the_page_shows_the_runs_size_and_refuses_one_past_the_servers_memory(ap
 
 def test_the_engine_is_pytorch_for_larger_sizes(app):
     space = workspace(app)
-    space.update_settings(corpus=TOY, preset="small")
+    space.update_choices(corpus=TOY, preset="small")
     open_page(app, "train")
     assert app.radio(key="train_engine").disabled
 
 
 def test_pause_resume_stop_and_learning_rate_send_messages(app):
     space = workspace(app)
-    space.update_settings(corpus=TOY, preset="tiny")
+    space.update_choices(corpus=TOY, preset="tiny")
     run_id = new_run(space, "controlled")
     folder = space.run_dir(run_id)
     update_status(folder, status="running", pid=os.getpid())  # as a worker would
-    space.update_settings(run=run_id)
+    space.update_choices(run=run_id)
     open_page(app, "train")
     app.button(key="train_pause").click().run()
     assert control(space, run_id)["command"] == "pause"
@@ -216,10 +216,10 @@ def test_pause_resume_stop_and_learning_rate_send_messages(app):
 
 def test_a_failed_run_shows_its_error_and_resumes(app):
     space = workspace(app)
-    space.update_settings(corpus=TOY)
+    space.update_choices(corpus=TOY)
     run_id = new_run(space, "unlucky")
     update_status(space.run_dir(run_id), status="failed", error="The computer ran out of memory.")
-    space.update_settings(run=run_id)
+    space.update_choices(run=run_id)
     open_page(app, "train")
     assert "ran out of memory" in texts(app.error)
     app.button(key="train_resume_run").click().run()
@@ -247,7 +247,7 @@ def test_models_list_rename_and_delete_with_confirmation(app):
     assert [run.id for run in space.runs()] == [first]
     assert "Deleted" in texts(app.success)
     app.button(key="models_make_current").click().run()
-    assert space.settings["run"] == first
+    assert space.choices["run"] == first
 
 
 def test_models_table_shows_a_training_runs_progress(app):
@@ -344,7 +344,7 @@ def test_a_model_the_server_cannot_load_is_a_plain_message(app, page):
 
     space = workspace(app)
     run_id = finished_run(space, "too big")
-    space.update_settings(run=run_id)
+    space.update_choices(run=run_id)
     huge = HOSTILE_CHECKPOINTS["a huge description"][0]()  # as if it had been trained so
     (space.run_dir(run_id) / CHECKPOINT_FILE).write_bytes(huge)
     open_page(app, page)

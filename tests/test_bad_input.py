@@ -145,7 +145,7 @@ def use_good_corpus(at: AppTest, filename: str = "good.smi", data: bytes = GOOD_
     assert not at.error
     at.button(key="use_corpus").click().run()
     assert not at.exception
-    chosen = workspace(at).settings["corpus"]
+    chosen = workspace(at).choices["corpus"]
     assert chosen["name"] == filename
     assert "This is your corpus now" in at.success[0].value
 
@@ -240,7 +240,7 @@ def test_bad_corpus_uploads_one_after_another_leave_the_app_working(app, before)
         upload_corpus(app, filename, data)
         assert app.error, f"no message for {filename}"
         assert "use_corpus" not in buttons(app), filename
-    assert workspace(app).settings.get("corpus") is None  # nothing bad became the corpus
+    assert workspace(app).choices.get("corpus") is None  # nothing bad became the corpus
     use_good_corpus(app)
     assert_intact(app, before)
 
@@ -291,7 +291,7 @@ def test_markup_in_a_text_corpus_and_its_name_is_shown_as_typed(app, before):
     assert not [text for text in written(app) if RAW_MARKUP.search(text)]
     app.button(key="use_corpus").click().run()
     assert not app.exception
-    assert workspace(app).settings["corpus"]["name"] == MARKUP_NAME
+    assert workspace(app).choices["corpus"]["name"] == MARKUP_NAME
     reopened = AppTest.from_file(str(APP), default_timeout=60)  # AppTest draws no sidebar
     reopened.query_params["ws"] = app.session_state["ws"]  # after switch_page: reopen Home
     reopened.run()

@@ -102,11 +102,11 @@ def test_a_worker_killed_from_outside_fails_with_the_reason_and_resumes(root, sp
 
 # ----- a server restart --------------------------------------------------------------------
 def snapshot(root: Path) -> dict:
-    """Every workspace's runs (id -> name) and settings, as a restarted server finds them."""
+    """Every workspace's runs (id -> name) and choices, as a restarted server finds them."""
     found = {}
     for folder in sorted(root.iterdir()):
         space = Workspace(folder.name, root)
-        found[folder.name] = ({run.id: run.name for run in space.runs()}, space.settings)
+        found[folder.name] = ({run.id: run.name for run in space.runs()}, space.choices)
     return found
 
 
@@ -116,11 +116,11 @@ def test_a_server_restart_keeps_every_workspace_and_resumes_what_was_training(
     other = Workspace(new_workspace(root), root)
     idle = Workspace(new_workspace(root), root)
     reference = idle.save_corpus(b"an idle person's own corpus " * 40, "mine.txt", 10**6)
-    idle.update_settings(corpus={"reference": reference, "name": "mine.txt", "kind": "text"})
+    idle.update_choices(corpus={"reference": reference, "name": "mine.txt", "kind": "text"})
     done = finished_run(space, "finished before")
     training = make_run(space, "training", **FOREVER)
     others_training, others_queued = (make_run(other, name, **FOREVER) for name in ("o1", "o2"))
-    space.update_settings(run=training)
+    space.update_choices(run=training)
 
     server = JobRunner(max_workers=2, poll_seconds=0.1)
     for workspace, run_id in ((space, training), (other, others_training), (other, others_queued)):
@@ -269,7 +269,7 @@ def test_a_worker_on_a_full_disk_fails_in_plain_words_and_its_checkpoint_loads(
 
     # The Train page says it in plain words and offers to resume.
     monkeypatch.setenv("CHARRNN_HOME", str(root))
-    space.update_settings(run=run_id)
+    space.update_choices(run=run_id)
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.query_params["ws"] = space.token
     at.run()
@@ -309,9 +309,7 @@ def app_in(root: Path, monkeypatch) -> AppTest:
 def test_keeping_an_upload_on_a_full_disk_says_so_and_keeps_the_old_choice(root, monkeypatch):
     at = app_in(root, monkeypatch)
     space = Workspace.pending(at.session_state["ws"], root)  # made on its first write
-    space.update_settings(
-        corpus={"reference": "builtin:toy-pattern", "name": "Toy", "kind": "text"}
-    )
+    space.update_choices(corpus={"reference": "builtin:toy-pattern", "name": "Toy", "kind": "text"})
     at.switch_page("pages/corpus.py").run()
     at.radio(key="corpus_source").set_value("Upload").run()
     at.file_uploader(key="corpus_upload").set_value(
@@ -326,9 +324,9 @@ def test_keeping_an_upload_on_a_full_disk_says_so_and_keeps_the_old_choice(root,
     assert "could not be kept on the server" in message
     assert "disk is full" in message or "No space left on device" in message
     assert "Errno" not in message and str(root) not in message  # no server path shown
-    assert space.settings["corpus"]["reference"] == "builtin:toy-pattern"
+    assert space.choices["corpus"]["reference"] == "builtin:toy-pattern"
     at.button(key="use_corpus").click().run()  # and keeping it works
-    assert not at.error and space.settings["corpus"]["name"] == "notes.txt"
+    assert not at.error and space.choices["corpus"]["name"] == "notes.txt"
 
 
 def test_adding_a_model_on_a_full_disk_says_so_and_adds_nothing(root, monkeypatch, tmp_path):

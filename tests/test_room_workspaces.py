@@ -47,7 +47,7 @@ def test_visiting_every_page_makes_no_folder_and_choosing_a_corpus_makes_one(hom
     at.button(key="start_pattern").click().run()
     assert not at.exception
     assert folders(home) == [token]
-    assert Workspace(token, home).settings["corpus"]["reference"] == "builtin:toy-pattern"
+    assert Workspace(token, home).choices["corpus"]["reference"] == "builtin:toy-pattern"
 
 
 def test_a_link_to_no_folder_is_refused_with_a_fresh_token(home):
@@ -63,7 +63,7 @@ def test_a_link_to_no_folder_is_refused_with_a_fresh_token(home):
 def test_a_pending_workspace_reads_empty_and_its_first_write_makes_it(tmp_path):
     root = tmp_path / "workspaces"
     space = Workspace.pending(new_token(), root, ServerSettings(home=root))
-    assert space.runs() == [] and space.settings == {} and space.run_count() == 0
+    assert space.runs() == [] and space.choices == {} and space.run_count() == 0
     assert not space.folder.exists()
     space.create_run("first", new_run_config(space, TOY, "tiny"))
     assert len(space.runs()) == 1
@@ -75,10 +75,10 @@ def test_no_more_workspaces_than_the_server_keeps(tmp_path):
     root = tmp_path / "workspaces"
     settings = ServerSettings(home=root, max_workspaces=2)
     for _ in range(2):
-        Workspace.pending(new_token(), root, settings).update_settings(preset="tiny")
+        Workspace.pending(new_token(), root, settings).update_choices(preset="tiny")
     late = Workspace.pending(new_token(), root, settings)
     with pytest.raises(ServerFullError, match="Tell the workshop's instructor"):
-        late.update_settings(preset="tiny")
+        late.update_choices(preset="tiny")
     with pytest.raises(ServerFullError):
         late.save_corpus(b"hello", "a.txt")
     assert not late.folder.exists()

@@ -419,14 +419,14 @@ def test_one_recent_file_keeps_a_workspace(root):
     for space in spaces:
         update_status(space.run_dir(make_run(space, "old")), status="stopped")
         age(space.folder, 40)
-    spaces[0].update_settings(run=None)  # this person came back today
+    spaces[0].update_choices(run=None)  # this person came back today
     assert cleanup_idle_workspaces(root, idle_days=30) == [spaces[1].token]
     assert spaces[0].folder.is_dir()
     assert cleanup_idle_workspaces(root / "missing", idle_days=30) == []
 
 
 def test_two_tabs_choosing_at_once_keep_both_choices(root, monkeypatch):
-    """update_settings reads, changes and writes under the workspace's lock."""
+    """update_choices reads, changes and writes under the workspace's lock."""
     space = bounded(root)
     reading = Workspace._read_json
 
@@ -440,11 +440,11 @@ def test_two_tabs_choosing_at_once_keep_both_choices(root, monkeypatch):
     def tab(key: str) -> None:
         other = Workspace(space.token, root, space.server_settings)
         for number in range(30):
-            other.update_settings(**{key: number})
+            other.update_choices(**{key: number})
 
     tabs = [threading.Thread(target=tab, args=(key,)) for key in ("corpus", "run", "preset")]
     for thread in tabs:
         thread.start()
     for thread in tabs:
         thread.join()
-    assert space.settings == {"corpus": 29, "run": 29, "preset": 29}
+    assert space.choices == {"corpus": 29, "run": 29, "preset": 29}

@@ -48,7 +48,6 @@ from charrnn.chem.similarity import (
 )
 from charrnn.chem.trainingset import (
     TrainingStats,
-    _stats_key,  # noqa: F401 (re-exported)
     default_cache_dir,  # noqa: F401 (re-exported)
     training_stats,  # noqa: F401 (re-exported)
 )

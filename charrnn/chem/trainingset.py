@@ -53,11 +53,18 @@ class TrainingStats:
         return frozenset(self.canonical_forms)
 
 
-def _stats_key(smiles: Sequence[str]) -> str:
+def stats_key(smiles: Sequence[str]) -> str:
+    """The name of a training set's statistics in the cache: its molecules, RDKit's version."""
     digest = hashlib.sha256(f"v{CACHE_VERSION} rdkit {rdkit.__version__}\n".encode())
     for text in smiles:
         digest.update(text.encode("utf-8", "surrogatepass") + b"\n")
     return digest.hexdigest()[:32]
+
+
+def stats_cached(smiles: Sequence[str], cache_dir: Path | None = None) -> bool:
+    """Whether training_stats finds this training set's statistics in the cache (the first
+    check on a corpus describes every molecule; later ones read the cache)."""
+    return (Path(cache_dir or default_cache_dir()) / f"{stats_key(smiles)}.npz").is_file()
 
 
 def default_cache_dir() -> Path:
@@ -132,7 +139,7 @@ def training_stats(
     say = progress or (lambda line: None)
     smiles = list(smiles)
     workers = workers or os.cpu_count() or 1
-    key = _stats_key(smiles)
+    key = stats_key(smiles)
     path = Path(cache_dir or default_cache_dir()) / f"{key}.npz"
     stats = _load(path, key)
     if stats is not None:

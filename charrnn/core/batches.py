@@ -12,7 +12,12 @@ from dataclasses import dataclass
 
 import torch
 
-from charrnn.core.tokens import PAD_ID, Vocabulary, build_vocabulary, encode_lines
+from charrnn.core.tokens import PAD_ID, Tokenizer, Vocabulary, build_vocabulary, encode_lines
+from charrnn.errors import SettingsError, UserError
+
+
+class CorpusTooShortError(UserError, ValueError):
+    """The corpus holds too little to train on (after the held-out part): give it more."""
 
 
 @dataclass
@@ -39,7 +44,7 @@ def prepare_data(
     text: str | None = None,
     lines: Sequence[str] | None = None,
     *,
-    tokenizer: str = "char",
+    tokenizer: Tokenizer = "char",
     validation_fraction: float = 0.1,
     seed: int = 0,
     vocabulary: Vocabulary | None = None,
@@ -54,7 +59,7 @@ def prepare_data(
     if (text is None) == (lines is None):
         raise ValueError("give either text or lines")
     if not 0.0 <= validation_fraction < 0.5:
-        raise ValueError("validation_fraction must be in [0, 0.5)")
+        raise SettingsError("validation_fraction must be in [0, 0.5)")
     texts = [text] if text is not None else list(lines) + list(extra_texts)
     if vocabulary is None:
         vocabulary = build_vocabulary(texts, tokenizer, line_based=lines is not None)
@@ -64,7 +69,7 @@ def prepare_data(
         ids = torch.tensor(vocabulary.encode(text), dtype=torch.long)
         cut = len(ids) - int(len(ids) * validation_fraction)
         if cut < 2:
-            raise ValueError("the corpus is too short to train on")
+            raise CorpusTooShortError("the corpus is too short to train on")
         return TrainingData(vocabulary, ids[:cut], ids[cut:])
     order = list(range(len(lines)))
     random.Random(seed).shuffle(order)
@@ -74,7 +79,7 @@ def prepare_data(
     train_lines = [lines[i] for i in order[held_out:]]
     validation_lines = [lines[i] for i in order[:held_out]]
     if not train_lines:
-        raise ValueError("the corpus has too few lines to train on")
+        raise CorpusTooShortError("the corpus has too few lines to train on")
     return TrainingData(
         vocabulary,
         encode_lines(vocabulary, train_lines),
@@ -93,7 +98,7 @@ class TextStreams:
 
     def __init__(self, ids: torch.Tensor, batch_size: int, sequence_length: int):
         if len(ids) < 2:
-            raise ValueError("the training text is too short")
+            raise CorpusTooShortError("the training text is too short")
         # Short corpora get fewer or shorter streams rather than failing.
         self.sequence_length = max(1, min(sequence_length, (len(ids) - 1) // 2 or 1))
         self.batch_size = max(1, min(batch_size, (len(ids) - 1) // (self.sequence_length + 1)))

@@ -18,6 +18,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from charrnn.core.checkpoint_header import (
+    CHECKPOINT_FILE,
     FORMAT,
     MAX_HEADER_BYTES,
     CheckpointError,
@@ -28,7 +29,6 @@ from charrnn.core.model import CharRNN, ModelConfig
 from charrnn.core.tokens import Vocabulary
 from charrnn.files import DiskFullError, atomic_write_text, is_disk_full
 
-CHECKPOINT_FILE = "checkpoint.safetensors"
 CHECKPOINT_JSON = "checkpoint.json"
 OUT_OF_MEMORY = (
     "The server has not enough free memory to load this model right now. Try again in a "

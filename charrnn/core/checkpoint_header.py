@@ -12,10 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from charrnn.errors import UserError
 from charrnn.limits import GATES, MAX_VOCABULARY, model_problem
 
 FORMAT = "charrnn-checkpoint-1"
 MAX_CHECKPOINT_BYTES = 2 * 1024**3
+CHECKPOINT_FILE = "checkpoint.safetensors"  # in a run folder: the saved model
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # a checkpoint this server wrote (long epoch lists)
 MAX_UPLOAD_HEADER_BYTES = 8 * 1024 * 1024  # an uploaded one: parsing costs up to ~10x
 MAX_TOKEN_CHARS = 32  # the longest token a tokenizer makes is a bracket atom of 18
@@ -28,7 +30,7 @@ RESUME_ONLY = ("optimizer_param_groups", "epoch_batches", "offsets", "average_up
 COPY_CHUNK = 1024 * 1024
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A file is not a checkpoint this app can load; the message says why and what to do."""
 
 

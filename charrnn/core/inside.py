@@ -19,13 +19,14 @@ from charrnn.core.detectors import Detector
 from charrnn.core.model import CharRNN, ModelConfig
 from charrnn.core.sample import lean, readable_token
 from charrnn.core.tokens import BOS, BOS_ID, EOS_ID, Vocabulary, tokenize
+from charrnn.errors import UserError
 
 MAX_TRACE_TOKENS = 2000  # longer texts are cut (Trace.truncated says so)
 TRACE_BYTES = 16 * 1024 * 1024  # what one trace keeps (the web server caches a few): fewer
 # positions for models with a large vocabulary or hidden size
 
 
-class InsideError(ValueError):
+class InsideError(UserError, ValueError):
     """A text the Inside page cannot trace; the message says what to change."""
 
 

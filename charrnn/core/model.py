@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, fields, replace
 import torch
 from torch import nn
 
+from charrnn.errors import SettingsError
+
 CELLS = ("rnn", "gru", "lstm")
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
@@ -26,13 +28,13 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {CELLS}, not {self.cell!r}")
+            raise SettingsError(f"cell must be one of {CELLS}, not {self.cell!r}")
         for name in ("vocab_size", "embedding_size", "hidden_size", "layers"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive whole number, not {value!r}")
+                raise SettingsError(f"{name} must be a positive whole number, not {value!r}")
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), not {self.dropout!r}")
+            raise SettingsError(f"dropout must be in [0, 1), not {self.dropout!r}")
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -56,7 +58,7 @@ DEFAULT_PRESET = "small"
 def preset_config(preset: str, vocab_size: int, **overrides) -> ModelConfig:
     """The ModelConfig of a named preset, with any field overridden."""
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        raise SettingsError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     return ModelConfig(vocab_size=vocab_size, **{**PRESETS[preset], **overrides})
 
 

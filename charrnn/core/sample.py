@@ -15,6 +15,7 @@ import torch
 
 from charrnn.core.model import CharRNN, State, use_bfloat16
 from charrnn.core.tokens import BOS_ID, EOS, EOS_ID, PAD_ID, Vocabulary
+from charrnn.errors import SettingsError, UserError
 from charrnn.limits import parameter_count
 
 
@@ -31,11 +32,11 @@ class SampleConfig:
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
-            raise ValueError("temperature cannot be negative")
+            raise SettingsError("temperature cannot be negative")
         if self.top_k < 0 or not 0.0 < self.top_p <= 1.0:
-            raise ValueError("top-k must be 0 or more and top-p in (0, 1]")
+            raise SettingsError("top-k must be 0 or more and top-p in (0, 1]")
         if self.max_length < 1 or self.num_samples < 1:
-            raise ValueError("length and number of samples must be at least 1")
+            raise SettingsError("length and number of samples must be at least 1")
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -58,7 +59,7 @@ CHART_BUDGET = WORK_BUDGET / 10  # redrawn on every rerun of the Generate page
 SHORTEST = 10  # a sample trimmed below this length is refused instead
 
 
-class SamplingTooBigError(ValueError):
+class SamplingTooBigError(UserError, ValueError):
     """This model is too big to write that much in the web server; the message says why."""
 
 

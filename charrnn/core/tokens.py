@@ -9,22 +9,26 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal, get_args
+
+from charrnn.errors import UserError
 
 PAD, BOS, EOS = "<pad>", "<s>", "</s>"
 SPECIALS = (PAD, BOS, EOS)
 PAD_ID, BOS_ID, EOS_ID = 0, 1, 2
-TOKENIZERS = ("char", "smiles")
+Tokenizer = Literal["char", "smiles"]  # a character each, or SMILES atoms and bonds
+TOKENIZERS: tuple[Tokenizer, ...] = get_args(Tokenizer)
 
 # Bracket atoms, two-letter organic-subset atoms and two-digit ring closures are single
 # tokens; anything else is one character, so every string round-trips exactly.
 _SMILES_TOKEN = re.compile(r"\[[^\[\]]{1,16}\]|Br|Cl|%\d\d|.", re.DOTALL)
 
 
-class UnknownCharacterError(ValueError):
+class UnknownCharacterError(UserError, ValueError):
     """Text contains characters the model never saw during training."""
 
 
-def tokenize(text: str, tokenizer: str = "char") -> list[str]:
+def tokenize(text: str, tokenizer: Tokenizer = "char") -> list[str]:
     """Split text into tokens; ``"".join(tokenize(t))`` is always ``t``."""
     if tokenizer == "char":
         return list(text)
@@ -38,7 +42,7 @@ class Vocabulary:
     """Token <-> id mapping. Ids 0, 1, 2 are padding, begin and end of a line."""
 
     tokens: tuple[str, ...]
-    tokenizer: str = "char"
+    tokenizer: Tokenizer = "char"
     line_based: bool = False
 
     def __post_init__(self) -> None:
@@ -111,7 +115,7 @@ class Vocabulary:
         return json.dumps(self.to_json(), ensure_ascii=False)
 
 
-def _distinct_tokens(texts: Iterable[str], tokenizer: str) -> set[str]:
+def _distinct_tokens(texts: Iterable[str], tokenizer: Tokenizer) -> set[str]:
     found: set[str] = set()
     for text in texts:
         found.update(text if tokenizer == "char" else _SMILES_TOKEN.findall(text))
@@ -119,7 +123,7 @@ def _distinct_tokens(texts: Iterable[str], tokenizer: str) -> set[str]:
 
 
 def build_vocabulary(
-    texts: Iterable[str], tokenizer: str = "char", *, line_based: bool = False
+    texts: Iterable[str], tokenizer: Tokenizer = "char", *, line_based: bool = False
 ) -> Vocabulary:
     """A vocabulary with every token of ``texts`` (sorted, after the special tokens)."""
     if tokenizer not in TOKENIZERS:

@@ -38,6 +38,7 @@ from charrnn.core.checkpoint import save_checkpoint as write_checkpoint
 from charrnn.core.events import append_event
 from charrnn.core.model import CharRNN, ModelConfig, default_device, detach_state, use_bfloat16
 from charrnn.core.tokens import PAD_ID
+from charrnn.errors import SettingsError
 
 if TYPE_CHECKING:
     from charrnn.chem.smiles import BasicMetrics
@@ -74,23 +75,23 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.steps is None and self.minutes is None:
-            raise ValueError("give a number of steps or minutes (or both)")
+            raise SettingsError("give a number of steps or minutes (or both)")
         if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}")
+            raise SettingsError(f"precision must be one of {PRECISIONS}")
         if self.schedule not in ("cosine", "constant"):
-            raise ValueError("schedule must be 'cosine' or 'constant'")
+            raise SettingsError("schedule must be 'cosine' or 'constant'")
         if self.steps is not None and self.steps < 1:
-            raise ValueError("the number of steps must be at least 1")
+            raise SettingsError("the number of steps must be at least 1")
         if self.minutes is not None and self.minutes <= 0:
-            raise ValueError("the number of minutes must be more than 0")
+            raise SettingsError("the number of minutes must be more than 0")
         if self.batch_size < 1 or self.sequence_length < 1 or self.learning_rate <= 0:
-            raise ValueError("batch size, sequence length and learning rate must be positive")
+            raise SettingsError("batch size, sequence length and learning rate must be positive")
         if self.weight_decay < 0:
-            raise ValueError("weight decay must be 0 (none) or more")
+            raise SettingsError("weight decay must be 0 (none) or more")
         if not 0.0 <= self.average < 1.0:
-            raise ValueError("the weight averaging decay must be 0 (none) or between 0 and 1")
+            raise SettingsError("the weight averaging decay must be 0 (none) or between 0 and 1")
         if self.chem_every < 0 or self.chem_samples < 1:
-            raise ValueError("chem_every must be 0 (never) or more, and chem_samples at least 1")
+            raise SettingsError("chem_every must be 0 (never) or more, and chem_samples at least 1")
 
     def to_json(self) -> dict:
         return asdict(self)

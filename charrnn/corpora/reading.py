@@ -13,11 +13,14 @@ import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 from charrnn.corpora.download import DownloadFailed, fetch, megabytes
+from charrnn.errors import UserError
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
-KINDS = ("text", "smiles")
+CorpusKind = Literal["text", "smiles"]  # prose, or one molecule (SMILES) per line
+KINDS: tuple[CorpusKind, ...] = get_args(CorpusKind)
 TEXT_EXTENSIONS = (".txt", ".text", ".md")
 SMILES_EXTENSIONS = (".smi", ".smiles")
 CSV_EXTENSIONS = (".csv", ".tsv")
@@ -32,7 +35,7 @@ _BINARY_SIGNATURES = {
 }
 
 
-class CorpusError(ValueError):
+class CorpusError(UserError, ValueError):
     """Bad corpus input; message is for a non-programmer and says what to do."""
 
 
@@ -50,7 +53,7 @@ class Corpus:
     """A text to learn from: one whole text, or SMILES lines (one molecule each)."""
 
     name: str
-    kind: str
+    kind: CorpusKind
     text: str = field(repr=False)
     lines: tuple[str, ...] = field(default=(), repr=False)
     invalid_lines: tuple[InvalidLine, ...] = field(default=(), repr=False)
@@ -90,7 +93,7 @@ def read_corpus(
     data: bytes | str | os.PathLike,
     filename: str | None = None,
     *,
-    kind: str | None = None,
+    kind: CorpusKind | None = None,
     smiles_column: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     check_smiles: bool = True,

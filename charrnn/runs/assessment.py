@@ -16,11 +16,19 @@ from pathlib import Path
 
 import numpy as np
 
+from charrnn.errors import SettingsError
 from charrnn.files import atomic_write_text
-from charrnn.runs.folder import status_lock
+from charrnn.runs.folder import (
+    CHECK_ACTIVE,
+    CHECK_STATUS_FILE,
+    CheckStatus,
+    read_job_status,
+    status_lock,
+    update_job_status,
+)
 
-REPORT_FILE, STATUS_FILE = "chemistry.json", "chemistry_status.json"
-ACTIVE = ("queued", "running")
+REPORT_FILE, STATUS_FILE = "chemistry.json", CHECK_STATUS_FILE
+ACTIVE = CHECK_ACTIVE  # a check waiting or under way
 SAMPLE_CHUNK = 500  # molecules sampled between two progress updates
 TRAINING_ROWS_KEPT = 5000  # training molecules kept for the property histograms
 HISTOGRAM_BINS = 30
@@ -35,9 +43,9 @@ class AssessmentSettings:
 
     def __post_init__(self) -> None:
         if not 10 <= self.samples <= 30_000:
-            raise ValueError("the number of molecules must be between 10 and 30,000")
+            raise SettingsError("the number of molecules must be between 10 and 30,000")
         if not 0 < self.temperature <= 3:
-            raise ValueError("the temperature must be above 0 and at most 3")
+            raise SettingsError("the temperature must be above 0 and at most 3")
 
     @classmethod
     def from_json(cls, data: dict) -> AssessmentSettings:
@@ -55,15 +63,13 @@ def _read_json(path: Path) -> dict | None:
 
 
 def read_status(run_dir: Path) -> dict:
-    """{"status": queued|running|finished|failed, "stage", "fraction", "error", ...} or {}."""
-    return _read_json(Path(run_dir) / STATUS_FILE) or {}
+    """{"status": a CheckStatus, "stage", "fraction", "error", ...} or {}."""
+    return read_job_status(run_dir, "assess")
 
 
 def write_status(run_dir: Path, **values) -> None:
     """Change some fields of the check's status, under the run folder's status lock."""
-    with status_lock(Path(run_dir)):
-        status = {**read_status(run_dir), **values, "updated": time.time()}
-        atomic_write_text(Path(run_dir) / STATUS_FILE, json.dumps(status, ensure_ascii=False))
+    update_job_status(Path(run_dir), "assess", **values)
 
 
 def read_report(run_dir: Path) -> dict | None:
@@ -75,7 +81,7 @@ def read_report(run_dir: Path) -> dict | None:
 def request(run_dir: Path, settings: AssessmentSettings) -> None:
     """Record what the next check should do; the job runner then starts it."""
     status = {
-        "status": "queued",
+        "status": CheckStatus.QUEUED,
         "settings": asdict(settings),
         "stage": "Waiting for a free worker",
         "fraction": 0.0,
@@ -104,7 +110,8 @@ def assess_worker(folder: str, threads: int) -> None:
         run_assessment(Path(folder), threads)
     except Exception as error:  # shown to the user in plain words, never a traceback
         reason = memory_message(CHECK_MEMORY_MESSAGE) if out_of_memory(error) else str(error)
-        write_status(Path(folder), status="failed", pid=None, error=reason or type(error).__name__)
+        error_text = reason or type(error).__name__
+        write_status(Path(folder), status=CheckStatus.FAILED, pid=None, error=error_text)
         raise SystemExit(1) from None
 
 
@@ -112,14 +119,15 @@ def run_assessment(run_dir: Path, threads: int = 1) -> dict:
     """The job: sample, describe, measure, write chemistry.json. Returns the report."""
     from charrnn.chem.describing import describe_sample
     from charrnn.chem.metrics import evaluate_molecules, training_stats
+    from charrnn.chem.trainingset import stats_cached
     from charrnn.core.checkpoint import load_checkpoint
     from charrnn.runs.config import read_run_config
     from charrnn.runs.folder import RunError
-    from charrnn.runs.worker import _run_corpus as run_corpus
+    from charrnn.runs.worker import run_corpus
 
     run_dir = Path(run_dir)
     settings = AssessmentSettings.from_json(read_status(run_dir).get("settings") or {})
-    write_status(run_dir, status="running", stage="Loading the model", fraction=0.02)
+    write_status(run_dir, status=CheckStatus.RUNNING, stage="Loading the model", fraction=0.02)
     checkpoint = load_checkpoint(run_dir)
     if not checkpoint.vocabulary.line_based:
         raise RunError("This run learned text, not molecules: there is no chemistry to check.")
@@ -127,7 +135,7 @@ def run_assessment(run_dir: Path, threads: int = 1) -> dict:
     generated = _generate(run_dir, checkpoint, settings)
     write_status(run_dir, stage="Reading the training molecules", fraction=0.45)
     corpus = run_corpus(run_dir, config)
-    first_time = not _stats_cached(corpus.lines)
+    first_time = not stats_cached(corpus.lines)
     write_status(
         run_dir,
         stage="Describing the training molecules (first time for this corpus; kept afterwards)"
@@ -153,7 +161,7 @@ def run_assessment(run_dir: Path, threads: int = 1) -> dict:
         "training_properties": _training_rows(stats),
     }
     atomic_write_text(run_dir / REPORT_FILE, json.dumps(report, ensure_ascii=False))
-    write_status(run_dir, status="finished", stage="Done", fraction=1.0, pid=None)
+    write_status(run_dir, status=CheckStatus.FINISHED, stage="Done", fraction=1.0, pid=None)
     return report
 
 
@@ -177,12 +185,6 @@ def _generate(run_dir: Path, checkpoint, settings: AssessmentSettings) -> list[s
             fraction=0.05 + 0.4 * done,
         )
     return generated
-
-
-def _stats_cached(smiles: list[str]) -> bool:
-    from charrnn.chem.trainingset import _stats_key, default_cache_dir
-
-    return (default_cache_dir() / f"{_stats_key(smiles)}.npz").is_file()
 
 
 def _sample_rows(generated: list[str], records: list, training: frozenset[str]) -> list[dict]:

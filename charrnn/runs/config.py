@@ -11,21 +11,23 @@ import json
 import random
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Literal, get_args
 
 from charrnn.core.batches import TrainingData, prepare_data
 from charrnn.core.checkpoint import CheckpointError
 from charrnn.core.model import ModelConfig
-from charrnn.core.tokens import Vocabulary, build_vocabulary
+from charrnn.core.tokens import Tokenizer, Vocabulary, build_vocabulary
 from charrnn.core.train import TrainConfig
 from charrnn.corpora.builtins import load_builtin
-from charrnn.corpora.reading import Corpus, CorpusError, read_corpus
+from charrnn.corpora.reading import Corpus, CorpusError, CorpusKind, read_corpus
 from charrnn.files import atomic_write_text
 
 RUN_CONFIG_FILE = "config.json"
 RUN_FORMAT = "charrnn-run-1"
 BUILTIN_PREFIX = "builtin:"
 SHOWN_INVALID_LINES = 5  # how many invalid lines an error message names
-ENGINES = ("torch", "numpy")  # numpy: a one-layer vanilla RNN in NumPy (charrnn.core.numpy_train)
+Engine = Literal["torch", "numpy"]  # numpy: a one-layer vanilla RNN (charrnn.core.numpy_train)
+ENGINES: tuple[Engine, ...] = get_args(Engine)
 
 
 @dataclass(frozen=True)
@@ -33,16 +35,16 @@ class RunConfig:
     """What a run was trained on and how: enough to resume it or to score it again."""
 
     corpus: str  # "builtin:ID" or the corpus file's absolute path
-    corpus_kind: str  # "text" or "smiles"
+    corpus_kind: CorpusKind
     corpus_sha256: str  # of the text trained on, to notice a corpus file that changed
-    tokenizer: str  # "char" or "smiles"
+    tokenizer: Tokenizer
     model: ModelConfig
     train: TrainConfig
     smiles_column: str | None = None  # the CSV column the SMILES came from
     drop_invalid: bool = False  # invalid SMILES lines were left out, by the user's choice
     preset: str | None = None  # the size preset the model started from
     init_from: str | None = None  # the run folder this one was fine-tuned from
-    engine: str = "torch"  # what trains it: "torch" or "numpy" (older runs: torch)
+    engine: Engine = "torch"  # what trains it (older runs: torch)
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -193,7 +195,7 @@ def corpus_fingerprint(corpus: Corpus) -> str:
     return hashlib.sha256(corpus.text.encode("utf-8")).hexdigest()
 
 
-def resolve_tokenizer(tokenizer: str, corpus: Corpus) -> str:
+def resolve_tokenizer(tokenizer: Tokenizer | Literal["auto"], corpus: Corpus) -> Tokenizer:
     """ "auto" is the SMILES tokenizer for SMILES corpora and characters for text."""
     if tokenizer == "auto":
         return "smiles" if corpus.kind == "smiles" else "char"
@@ -202,7 +204,7 @@ def resolve_tokenizer(tokenizer: str, corpus: Corpus) -> str:
 
 def training_data(
     corpus: Corpus,
-    tokenizer: str,
+    tokenizer: Tokenizer,
     config: TrainConfig,
     vocabulary: Vocabulary | None = None,
 ) -> TrainingData:

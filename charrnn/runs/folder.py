@@ -1,9 +1,10 @@
 """The files a run folder shares between the server and its worker: status, metrics, control.
 
-run.json holds the run's name and status, metrics.jsonl one event per line (and
-last_event.json a copy of its last line, so refreshes never parse a whole log), control.json
-the latest message to the worker (pause, resume, stop, a new learning rate), and
-generated.json the last samples the Generate page wrote with this run (so a refresh keeps them).
+run.json holds the run's name and status (a RunStatus), chemistry_status.json its chemistry
+check's (a CheckStatus), metrics.jsonl one event per line (and last_event.json a copy of its
+last line, so refreshes never parse a whole log), control.json the latest ControlMessage to
+the worker (pause, resume, stop, a new learning rate), checkpoint.safetensors the saved model
+(has_model), and generated.json the last samples the Generate page wrote with this run.
 """
 
 from __future__ import annotations
@@ -12,15 +13,22 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
+from charrnn.core.checkpoint_header import CHECKPOINT_FILE
 from charrnn.core.events import LAST_EVENT_FILE, METRICS_FILE
+from charrnn.errors import UserError
 from charrnn.files import DiskFullError, atomic_write_text
 
 STATUS_FILE, CONTROL_FILE = "run.json", "control.json"
+CHECK_STATUS_FILE = "chemistry_status.json"
 GENERATED_FILE = "generated.json"
 CHART_EVENTS = 2000  # read_metrics(limit=...) for charts: the most events a page draws
 TAIL_BYTES = 16 * 1024  # how much of a log's end last_event reads without last_event.json
@@ -28,8 +36,50 @@ STATUS_LOCK_FILE = ".status.lock"  # flock()ed while a status file is read, chan
 _status_guard = threading.Lock()  # the threads of one process take turns too
 
 
-class RunError(ValueError):
+class RunError(UserError, ValueError):
     """A workspace or run that does not exist or cannot do what was asked."""
+
+
+class RunStatus(StrEnum):
+    """Where a run stands; run.json holds it as its plain string."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.PAUSED})  # has a job
+DONE = frozenset({RunStatus.FINISHED, RunStatus.STOPPED, RunStatus.FAILED, RunStatus.INTERRUPTED})
+WORKING = frozenset({RunStatus.RUNNING, RunStatus.PAUSED})  # a worker that reads control.json
+
+
+class CheckStatus(StrEnum):
+    """Where a run's chemistry check stands; chemistry_status.json holds it as a string."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    STOPPED = "stopped"  # ended at the server's time cap
+    INTERRUPTED = "interrupted"
+
+
+CHECK_ACTIVE = frozenset({CheckStatus.QUEUED, CheckStatus.RUNNING})
+
+JobTask = Literal["train", "assess"]  # a job trains a run, or checks its chemistry
+JOB_STATUS_FILES: dict[JobTask, str] = {"train": STATUS_FILE, "assess": CHECK_STATUS_FILE}
+Command = Literal["pause", "resume", "stop"]
+COMMANDS: tuple[Command, ...] = ("pause", "resume", "stop")
+
+
+def has_model(folder: Path) -> bool:
+    """Whether the run has saved a model (a checkpoint) that can be used or downloaded."""
+    return (Path(folder) / CHECKPOINT_FILE).is_file()
 
 
 def clean_name(name: str) -> str:
@@ -37,11 +87,18 @@ def clean_name(name: str) -> str:
     return name or "Untitled run"
 
 
-def read_status(folder: Path) -> dict:
+def read_job_status(folder: Path, task: JobTask = "train") -> dict:
+    """A job's status: run.json for training, chemistry_status.json for a check; or {}."""
     try:
-        return json.loads((folder / STATUS_FILE).read_text(encoding="utf-8"))
+        data = json.loads((Path(folder) / JOB_STATUS_FILES[task]).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_status(folder: Path) -> dict:
+    """The run's run.json ({"name", "status", "created", ...}), or {}."""
+    return read_job_status(folder, "train")
 
 
 def write_status(folder: Path, **values) -> None:
@@ -49,7 +106,11 @@ def write_status(folder: Path, **values) -> None:
 
     So a worker's last word ("failed: the server's disk is full") still reaches the page.
     """
-    path, text = folder / STATUS_FILE, json.dumps(values, ensure_ascii=False)
+    _write_status_file(Path(folder) / STATUS_FILE, values)
+
+
+def _write_status_file(path: Path, values: dict) -> None:
+    text = json.dumps(values, ensure_ascii=False)
     try:
         atomic_write_text(path, text)
     except DiskFullError:
@@ -96,9 +157,14 @@ def status_lock(folder: Path) -> Iterator[None]:
 
 def update_status(folder: Path, **values) -> dict:
     """Change some fields of run.json, under the folder's status lock."""
+    return update_job_status(folder, "train", **values)
+
+
+def update_job_status(folder: Path, task: JobTask, **values) -> dict:
+    """Change some fields of a job's status file (see read_job_status), under the lock."""
     with status_lock(folder):
-        status = {**read_status(folder), **values, "updated": time.time()}
-        write_status(folder, **status)
+        status = {**read_job_status(folder, task), **values, "updated": time.time()}
+        _write_status_file(Path(folder) / JOB_STATUS_FILES[task], status)
     return status
 
 
@@ -203,6 +269,42 @@ def _tail_event(path: Path, size: int) -> dict | None:
     return None
 
 
+@dataclass(frozen=True)
+class ControlMessage:
+    """One message to a training worker: a command, a new learning rate, or both.
+
+    ``id`` tells a new message from one the worker has already read."""
+
+    id: str
+    command: Command | None = None
+    learning_rate: float | None = None
+
+    @classmethod
+    def from_json(cls, data: object) -> ControlMessage | None:
+        """The message a control.json holds, or None when it is not one."""
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+            return None
+        command, rate = data.get("command"), data.get("learning_rate")
+        if command is not None and command not in COMMANDS:
+            return None
+        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float)):
+            return None
+        return cls(data["id"], command, rate)
+
+
+def send_control(
+    folder: Path, command: Command | None = None, learning_rate: float | None = None
+) -> ControlMessage:
+    """Ask a run's training worker to pause, resume or stop, or to use a new learning rate.
+
+    The one writer of control.json; FileControl (in the worker) reads it."""
+    if command is not None and command not in COMMANDS:
+        raise RunError(f"Unknown command {command!r}.")
+    message = ControlMessage(secrets.token_hex(4), command, learning_rate)
+    atomic_write_text(Path(folder) / CONTROL_FILE, json.dumps(asdict(message)))
+    return message
+
+
 class FileControl:
     """The trainer's control callable: returns each new message written to control.json."""
 
@@ -210,17 +312,17 @@ class FileControl:
         self.path = Path(folder) / CONTROL_FILE
         self.seen: str | None = None
         message = self._read()
-        self.seen = message.get("id") if message else None  # old messages are not replayed
+        self.seen = message.id if message else None  # old messages are not replayed
 
-    def _read(self) -> dict | None:
+    def _read(self) -> ControlMessage | None:
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            return ControlMessage.from_json(json.loads(self.path.read_text(encoding="utf-8")))
         except (OSError, ValueError):
             return None
 
     def __call__(self) -> dict | None:
         message = self._read()
-        if not message or message.get("id") == self.seen:
+        if not message or message.id == self.seen:
             return None
-        self.seen = message.get("id")
-        return message
+        self.seen = message.id
+        return asdict(message)

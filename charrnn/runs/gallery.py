@@ -16,13 +16,16 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
+from charrnn.errors import UserError
 from charrnn.files import atomic_write_text
 from charrnn.runs.folder import clean_name
 from charrnn.runs.workspace import TOKEN, default_root
 
 GALLERY_FOLDER = "gallery"
-KINDS = ("text", "molecules")
+EntryKind = Literal["text", "molecules"]  # shared samples, or shared SMILES drawn
+KINDS: tuple[EntryKind, ...] = get_args(EntryKind)
 MAX_TEXTS, MAX_TEXT_CHARACTERS = 10, 2000
 MAX_MOLECULES = 24
 MAX_AUTHOR_CHARACTERS = 40
@@ -33,7 +36,7 @@ RATE_WINDOW_SECONDS = 60.0
 ENTRY_ID = re.compile(r"^g-\d{16}-[0-9a-f]{8}$")  # microseconds since 1970, then random
 
 
-class GalleryError(ValueError):
+class GalleryError(UserError, ValueError):
     """Something that cannot be shared or withdrawn; the message says what to do."""
 
 
@@ -43,7 +46,7 @@ class Entry:
 
     id: str
     author: str
-    kind: str
+    kind: EntryKind
     items: tuple[str, ...]
     run_name: str
     created: float
@@ -92,7 +95,7 @@ def publish(
     root: Path | None,
     workspace_token: str,
     author: str,
-    kind: str,
+    kind: EntryKind,
     items: list[str],
     run_name: str,
 ) -> str:

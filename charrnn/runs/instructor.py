@@ -5,22 +5,31 @@ Workspaces appear only as a short prefix of their token; a full token never leav
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import time
 from dataclasses import dataclass
+from typing import Literal
 
-from charrnn.files import atomic_write_text
-from charrnn.runs import assessment
 from charrnn.runs.config import read_run_config
-from charrnn.runs.folder import CONTROL_FILE, last_event, read_status, update_status
+from charrnn.runs.folder import (
+    WORKING,
+    CheckStatus,
+    JobTask,
+    RunStatus,
+    last_event,
+    read_job_status,
+    read_status,
+    send_control,
+    update_job_status,
+    update_status,
+)
 from charrnn.runs.jobs import Job, JobRunner
 
 TOKEN_PREFIX = 6  # characters of a workspace token shown to tell workspaces apart
-TASK_NAMES = {"train": "training", "assess": "chemistry check"}
+TASK_NAMES: dict[JobTask, str] = {"train": "training", "assess": "chemistry check"}
 STOP_NOTE = "Stopped by the instructor."
 KILL_NOTE = "Ended at once by the instructor."
+StopOutcome = Literal["cancelled", "asked", "ended", "gone"]  # what stop_job did
 
 
 @dataclass(frozen=True)
@@ -46,9 +55,7 @@ def find_job(runner: JobRunner, key: str) -> Job | None:
 
 
 def _status(job: Job) -> dict:
-    if job.task == "train":
-        return read_status(job.folder)
-    return assessment.read_status(job.folder)
+    return read_job_status(job.folder, job.task)
 
 
 def _step(job: Job, status: dict) -> str:
@@ -78,7 +85,7 @@ def job_rows(runner: JobRunner, now: float | None = None) -> list[JobRow]:
                 key=job_key(job),
                 workspace=job.workspace[:TOKEN_PREFIX],
                 run_name=str(read_status(job.folder).get("name") or job.folder.name),
-                status=str(status.get("status") or ("queued" if queued else "starting")),
+                status=str(status.get("status") or (RunStatus.QUEUED if queued else "starting")),
                 task=TASK_NAMES.get(job.task, job.task),
                 seconds=max(0.0, now - since),
                 step=_step(job, status),
@@ -88,7 +95,7 @@ def job_rows(runner: JobRunner, now: float | None = None) -> list[JobRow]:
     return rows
 
 
-def stop_job(runner: JobRunner, job: Job) -> str:
+def stop_job(runner: JobRunner, job: Job) -> StopOutcome:
     """Stop a job the gentle way; returns what happened.
 
     "cancelled": it was still queued and left the queue. "asked": a training worker was
@@ -102,19 +109,18 @@ def stop_job(runner: JobRunner, job: Job) -> str:
                 runner.cancel(job.folder, job.task)
                 return "cancelled"
             return "gone"
-        if job.task == "train" and read_status(job.folder).get("status") in ("running", "paused"):
+        if job.task == "train" and read_status(job.folder).get("status") in WORKING:
             update_status(job.folder, note=STOP_NOTE)  # before the message: the worker answers it
-            message = {"id": secrets.token_hex(4), "command": "stop", "learning_rate": None}
-            atomic_write_text(job.folder / CONTROL_FILE, json.dumps(message))
+            send_control(job.folder, "stop")
             return "asked"
         # A worker that is not listening yet, or a chemistry check: end it now. The lock
         # keeps the runner from calling it a failure in between.
         process.terminate()
         process.join(10)
         if job.task == "train":
-            update_status(job.folder, status="stopped", pid=None, note=STOP_NOTE)
+            update_status(job.folder, status=RunStatus.STOPPED, pid=None, note=STOP_NOTE)
         else:
-            assessment.write_status(job.folder, status="cancelled")
+            update_job_status(job.folder, "assess", status=CheckStatus.CANCELLED)
         return "ended"
 
 

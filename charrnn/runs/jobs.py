@@ -8,23 +8,28 @@ room of people shares the cores fairly; a job past its time cap is stopped.
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import math
 import os
-import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from charrnn.files import atomic_write_text
-from charrnn.runs import assessment
-from charrnn.runs.folder import CONTROL_FILE, read_status, update_status
+from charrnn.runs.folder import (
+    ACTIVE,
+    WORKING,
+    CheckStatus,
+    JobTask,
+    RunStatus,
+    read_job_status,
+    send_control,
+    update_job_status,
+    update_status,
+)
 from charrnn.runs.worker import WorkerProcess
 
-ACTIVE = ("queued", "running", "paused")
 STOP_GRACE_SECONDS = 30.0  # after asking a worker to stop at its time cap, before killing it
 FIRST_GUESS_SECONDS = 120.0  # expected job length before any job has finished
 
@@ -32,7 +37,7 @@ FIRST_GUESS_SECONDS = 120.0  # expected job length before any job has finished
 @dataclass
 class Job:
     folder: Path
-    task: str = "train"
+    task: JobTask = "train"
     submitted: float = field(default_factory=time.time)
     started: float | None = None
     stop_asked: float | None = None
@@ -49,16 +54,11 @@ class Job:
 
 def _set_status(job: Job, **values) -> None:
     """Tell the run (or its chemistry check) what became of its job."""
-    if job.task == "train":
-        update_status(job.folder, **values)
-    else:
-        assessment.write_status(job.folder, **values)
+    update_job_status(job.folder, job.task, **values)
 
 
 def _status(job: Job) -> str | None:
-    if job.task == "train":
-        return read_status(job.folder).get("status")
-    return assessment.read_status(job.folder).get("status")
+    return read_job_status(job.folder, job.task).get("status")
 
 
 class JobRunner:
@@ -97,7 +97,7 @@ class JobRunner:
         atexit.register(self.shutdown)  # workers end with the server, as daemons would
 
     # ----- what pages call ------------------------------------------------------------
-    def submit(self, run_dir: Path, task: str = "train") -> int:
+    def submit(self, run_dir: Path, task: JobTask = "train") -> int:
         """Queue a job (a new or interrupted run, a chemistry check); returns its place in
         the queue (0: starting now).
 
@@ -112,7 +112,7 @@ class JobRunner:
                 self._reap()
             if job.key in self.running or any(j.key == job.key for j in self.queue):
                 return self.position(run_dir, task)
-            status = {"status": "queued", "error": None}
+            status = {"status": RunStatus.QUEUED, "error": None}  # a CheckStatus alike
             if task == "train":
                 status["note"] = None
             _set_status(job, **status)
@@ -120,14 +120,14 @@ class JobRunner:
             self._next_round()
             return self.position(run_dir, task)
 
-    def position(self, run_dir: Path, task: str = "train") -> int:
+    def position(self, run_dir: Path, task: JobTask = "train") -> int:
         """1-based place in the queue, 0 when running or not queued."""
         key = (Path(run_dir), task)
         with self.lock:
             keys = [job.key for job in self.queue]
         return keys.index(key) + 1 if key in keys else 0
 
-    def expected_wait(self, run_dir: Path, task: str = "train") -> float | None:
+    def expected_wait(self, run_dir: Path, task: JobTask = "train") -> float | None:
         """Seconds until a queued job is likely to start (None when it is not queued)."""
         place = self.position(run_dir, task)
         if not place:
@@ -150,15 +150,17 @@ class JobRunner:
         with self.lock:
             return self._busy(Path(run_dir).parent.name) >= self.per_workspace
 
-    def cancel(self, run_dir: Path, task: str = "train") -> None:
+    def cancel(self, run_dir: Path, task: JobTask = "train") -> None:
         """Take a job out of the queue (a running one is stopped through its run instead)."""
         key = (Path(run_dir), task)
         with self.lock:
             for job in [job for job in self.queue if job.key == key]:
                 self.queue.remove(job)
-                _set_status(job, status="stopped" if task == "train" else "cancelled")
+                _set_status(
+                    job, status=RunStatus.STOPPED if task == "train" else CheckStatus.CANCELLED
+                )
 
-    def process(self, run_dir: Path, task: str = "train") -> WorkerProcess | None:
+    def process(self, run_dir: Path, task: JobTask = "train") -> WorkerProcess | None:
         job = self.running.get((Path(run_dir), task))
         return job.process if job else None
 
@@ -208,7 +210,7 @@ class JobRunner:
                 if _status(job) in ACTIVE:  # the worker died without saying why
                     _set_status(
                         job,
-                        status="failed",
+                        status=RunStatus.FAILED,  # CheckStatus.FAILED is the same word
                         pid=None,
                         error=f"The {'training' if job.task == 'train' else 'checking'} "
                         f"process ended unexpectedly (exit code {job.process.exitcode}). "
@@ -224,22 +226,21 @@ class JobRunner:
         if not self.time_cap_seconds or time.time() - job.started < self.time_cap_seconds:
             return
         if job.stop_asked is None:
-            if job.task == "train" and _status(job) not in ("running", "paused"):
+            if job.task == "train" and _status(job) not in WORKING:
                 return  # a worker still starting up would not see the message
             job.stop_asked = time.time()
             cap = self.time_cap_seconds
             limit = f"{cap:g} seconds" if cap < 120 else f"{cap / 60:.0f} minutes"
             note = f"Stopped at this server's time limit of {limit} per job."
             if job.task == "train":
-                message = {"id": secrets.token_hex(4), "command": "stop", "learning_rate": None}
-                atomic_write_text(job.folder / CONTROL_FILE, json.dumps(message))
+                send_control(job.folder, "stop")
                 update_status(job.folder, note=note)
             else:
                 job.process.terminate()
-                _set_status(job, status="failed", error=note)
+                _set_status(job, status=CheckStatus.FAILED, error=note)
         elif time.time() - job.stop_asked > STOP_GRACE_SECONDS:
             job.process.kill()
-            _set_status(job, status="stopped", pid=None)
+            _set_status(job, status=RunStatus.STOPPED, pid=None)  # CheckStatus.STOPPED alike
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -13,6 +13,8 @@ import math
 import threading
 import time
 
+from charrnn.errors import UserError
+
 MIN_PASSWORD_LENGTH = 10
 FAILURES_ALLOWED = 5  # wrong passwords within WINDOW_SECONDS before a pause
 WINDOW_SECONDS = 60.0
@@ -22,7 +24,7 @@ LONGEST_PAUSE_SECONDS = 3600.0
 log = logging.getLogger("charrnn.runs.login")
 
 
-class LoginPausedError(ValueError):
+class LoginPausedError(UserError, ValueError):
     """Too many wrong passwords on this server lately: every attempt waits a while."""
 
 

@@ -32,7 +32,14 @@ from charrnn.core.checkpoint_header import MAX_UPLOAD_HEADER_BYTES, write_model_
 from charrnn.core.train import TrainConfig
 from charrnn.files import DiskFullError, atomic_write_text, is_disk_full
 from charrnn.runs.config import RUN_CONFIG_FILE, RunConfig, read_run_config, write_run_config
-from charrnn.runs.folder import METRICS_FILE, RunError, clean_name, write_status
+from charrnn.runs.folder import (
+    METRICS_FILE,
+    RunError,
+    RunStatus,
+    clean_name,
+    has_model,
+    write_status,
+)
 from charrnn.runs.settings import MB
 from charrnn.runs.workspace import TOKEN, Workspace
 
@@ -52,7 +59,7 @@ def export_run(run_dir: Path) -> bytes:
     of the (stored, not compressed) zip, about the size of the model's weights.
     """
     run_dir = Path(run_dir)
-    if not (run_dir / CHECKPOINT_FILE).is_file():
+    if not has_model(run_dir):
         raise RunError("This run has no saved model yet: train it first.")
     try:
         with tempfile.TemporaryFile(dir=run_dir, prefix=".download-") as handle:
@@ -211,7 +218,7 @@ def _add_imported(space: Workspace, staging: Path, name: str) -> str:
         ),
     )
     _clean_metrics(staging)
-    write_status(staging, name=clean_name(name), status="finished", created=time.time())
+    write_status(staging, name=clean_name(name), status=RunStatus.FINISHED, created=time.time())
     run_id = f"r-{secrets.token_hex(6)}"
     os.replace(staging, space.folder / run_id)
     return run_id

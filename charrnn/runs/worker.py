@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from charrnn.core.checkpoint import CHECKPOINT_FILE, load_checkpoint, read_header
+from charrnn.core.checkpoint import load_checkpoint, read_header
 from charrnn.core.numpy_train import NumpyTrainer
 from charrnn.core.tokens import Vocabulary
 from charrnn.core.train import Trainer
@@ -29,7 +29,15 @@ from charrnn.runs.config import (
     training_data,
     write_run_config,
 )
-from charrnn.runs.folder import METRICS_FILE, FileControl, RunError, read_metrics, update_status
+from charrnn.runs.folder import (
+    METRICS_FILE,
+    FileControl,
+    RunError,
+    RunStatus,
+    has_model,
+    read_metrics,
+    update_status,
+)
 from charrnn.worker_start import memory_message, out_of_memory, process_identity
 
 
@@ -41,30 +49,32 @@ def train_worker(folder: str, threads: int) -> None:
         stale.unlink(missing_ok=True)  # (only this run's training worker writes those)
     control = FileControl(run_dir)  # listening before "running" invites messages
     identity = process_identity(os.getpid())
-    update_status(run_dir, status="running", pid=os.getpid(), process=identity, error=None)
+    update_status(run_dir, status=RunStatus.RUNNING, pid=os.getpid(), process=identity, error=None)
     try:
         config = read_run_config(run_dir)
 
         def on_event(event):
             if event.kind in ("paused", "resumed"):
-                update_status(run_dir, status="paused" if event.kind == "paused" else "running")
+                paused = event.kind == "paused"
+                update_status(run_dir, status=RunStatus.PAUSED if paused else RunStatus.RUNNING)
 
         hooks = dict(on_event=on_event, control=control)
-        if (run_dir / CHECKPOINT_FILE).is_file():
+        if has_model(run_dir):
             trainer = _resumed_trainer(run_dir, config, hooks)
         else:
             trainer = _new_trainer(run_dir, config, hooks)
         final = trainer.run()
-        update_status(run_dir, status=final.status or "finished", pid=None)
+        update_status(run_dir, status=final.status or RunStatus.FINISHED, pid=None)
     except Exception as error:  # the worker's last word: shown to the user, never a traceback
         if is_disk_full(error) and not isinstance(error, DiskFullError):
             error = DiskFullError("the training progress")  # e.g. metrics.jsonl
         reason = memory_message() if out_of_memory(error) else str(error)
-        update_status(run_dir, status="failed", pid=None, error=reason or type(error).__name__)
+        error_text = reason or type(error).__name__
+        update_status(run_dir, status=RunStatus.FAILED, pid=None, error=error_text)
         raise SystemExit(1) from None
 
 
-def _run_corpus(run_dir: Path, config: RunConfig):
+def run_corpus(run_dir: Path, config: RunConfig):
     """The run's corpus; only built-ins and the workspace's own uploads are read."""
     reference = config.corpus
     if not reference.startswith("builtin:"):
@@ -82,7 +92,7 @@ def _run_corpus(run_dir: Path, config: RunConfig):
 def _new_trainer(run_dir: Path, config: RunConfig, hooks: dict):
     """A fresh start, or a fine-tune of another run's model of this workspace (init_from)."""
     (run_dir / METRICS_FILE).unlink(missing_ok=True)  # a start that failed before a checkpoint
-    corpus = _run_corpus(run_dir, config)
+    corpus = run_corpus(run_dir, config)
     base = None
     if config.init_from:
         base_dir = Path(config.init_from)
@@ -114,7 +124,7 @@ def _new_trainer(run_dir: Path, config: RunConfig, hooks: dict):
 
 def _resumed_trainer(run_dir: Path, config: RunConfig, hooks: dict):
     """Continue from the run's checkpoint, on the same corpus and vocabulary."""
-    corpus = _run_corpus(run_dir, config)
+    corpus = run_corpus(run_dir, config)
     if corpus_fingerprint(corpus) != config.corpus_sha256:
         raise CorpusError(
             "The corpus has changed since this run began, so it cannot continue where it "

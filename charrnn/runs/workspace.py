@@ -22,20 +22,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from charrnn.core.checkpoint import CHECKPOINT_FILE
 from charrnn.files import atomic_write_bytes, atomic_write_text
-from charrnn.runs import assessment
 from charrnn.runs.config import RunConfig, read_run_config, write_run_config
 from charrnn.runs.folder import (
+    ACTIVE,
     CHART_EVENTS,
-    CONTROL_FILE,
+    CHECK_ACTIVE,
     STATUS_FILE,
+    WORKING,
+    CheckStatus,
+    Command,
     RunError,
+    RunStatus,
     clean_name,
     last_event,
+    read_job_status,
     read_metrics,
     read_status,
+    send_control,
     status_lock,
+    update_job_status,
     update_status,
     write_status,
 )
@@ -51,8 +57,6 @@ from charrnn.runs.settings import MB, ServerSettings, load_settings
 from charrnn.worker_start import process_identity
 
 RUN_ID = re.compile(r"^r-[0-9a-f]{12}$")
-ACTIVE = ("queued", "running", "paused")
-DONE = ("finished", "stopped", "failed", "interrupted")
 
 
 LOCK_FILE = ".adding.lock"  # flock()ed while a run or an upload is added (Workspace.adding)
@@ -215,7 +219,9 @@ class Workspace:
             run_id = f"r-{secrets.token_hex(6)}"
             folder = self.folder / run_id
             write_run_config(folder, config)
-            write_status(folder, name=clean_name(name), status="queued", created=time.time())
+            write_status(
+                folder, name=clean_name(name), status=RunStatus.QUEUED, created=time.time()
+            )
         return run_id
 
     def runs(self) -> list[RunSummary]:
@@ -243,7 +249,7 @@ class Workspace:
         return RunSummary(
             id=run_id,
             name=status.get("name", run_id),
-            status=status.get("status", "queued"),
+            status=status.get("status", RunStatus.QUEUED),
             created=float(status.get("created", 0)),
             step=int(last.get("step", 0)) if last else 0,
             total_steps=total,
@@ -255,12 +261,11 @@ class Workspace:
         """The run's events, at most ``limit`` spread over the run (what a chart draws)."""
         return read_metrics(self.run_dir(run_id), limit)
 
-    def send(self, run_id: str, command: str | None = None, learning_rate: float | None = None):
+    def send(
+        self, run_id: str, command: Command | None = None, learning_rate: float | None = None
+    ) -> None:
         """Ask a training worker to pause, resume or stop, or to use a new learning rate."""
-        if command not in (None, "pause", "resume", "stop"):
-            raise RunError(f"Unknown command {command!r}.")
-        message = {"id": secrets.token_hex(4), "command": command, "learning_rate": learning_rate}
-        atomic_write_text(self.run_dir(run_id) / CONTROL_FILE, json.dumps(message))
+        send_control(self.run_dir(run_id), command, learning_rate)
 
     # ----- corpora and the current choice (so a refresh loses nothing) ---------------------
     def save_corpus(self, data: bytes, filename: str, max_bytes: int | None = None) -> str:
@@ -306,20 +311,20 @@ class Workspace:
             return False
 
     @property
-    def settings(self) -> dict:
-        """The workspace's current corpus and run: {"corpus": {...}, "run": id}."""
+    def choices(self) -> dict:
+        """The workspace's current choices: {"corpus": {...}, "run": id, "preset", "author"}."""
         return self._read_json("workspace.json")
 
-    def update_settings(self, **values) -> dict:
+    def update_choices(self, **values) -> dict:
         """Change the workspace's current choices (the first write makes the workspace).
 
         Read, changed and written under the workspace's lock: two tabs choosing at once
         (a corpus in one, a run in the other) keep both choices."""
         with self.adding():
-            settings = {**self.settings, **values}
-            text = json.dumps(settings, ensure_ascii=False)
+            choices = {**self.choices, **values}
+            text = json.dumps(choices, ensure_ascii=False)
             atomic_write_text(self.folder / "workspace.json", text)
-        return settings
+        return choices
 
     def _read_json(self, name: str) -> dict:
         try:
@@ -333,7 +338,7 @@ class Workspace:
 
     def delete(self, run_id: str) -> None:
         folder = self.run_dir(run_id)
-        if read_status(folder).get("status") in ("running", "paused"):
+        if read_status(folder).get("status") in WORKING:
             raise RunError("Stop the run before deleting it.")
         shutil.rmtree(folder)
 
@@ -385,7 +390,7 @@ def mark_interrupted(root: Path | None = None) -> int:
         with status_lock(folder):
             status = read_status(folder)
             if status.get("status") in ACTIVE and not _pid_alive(status):
-                marked = {"status": "interrupted", "pid": None, "updated": time.time()}
+                marked = {"status": RunStatus.INTERRUPTED, "pid": None, "updated": time.time()}
                 write_status(folder, **{**status, **marked})
                 count += 1
         count += _mark_check_interrupted(folder)
@@ -395,12 +400,13 @@ def mark_interrupted(root: Path | None = None) -> int:
 def _mark_check_interrupted(folder: Path) -> int:
     """A chemistry check left queued or running by a dead server: 1 when it was marked."""
     with status_lock(folder):
-        status = assessment.read_status(folder)
-        if status.get("status") not in assessment.ACTIVE or _pid_alive(status):
+        status = read_job_status(folder, "assess")
+        if status.get("status") not in CHECK_ACTIVE or _pid_alive(status):
             return 0
-    assessment.write_status(
+    update_job_status(
         folder,
-        status="interrupted",
+        "assess",
+        status=CheckStatus.INTERRUPTED,
         pid=None,
         error="The server restarted before this check finished. Run the check again.",
     )
@@ -413,8 +419,3 @@ def _pid_alive(status: dict) -> bool:
     if not isinstance(pid, int) or isinstance(pid, bool) or pid < 1 or not identity:
         return False
     return process_identity(pid) == identity
-
-
-def has_model(run_dir: Path) -> bool:
-    """Whether the run has saved a model (a checkpoint) that can be used or downloaded."""
-    return (Path(run_dir) / CHECKPOINT_FILE).is_file()
