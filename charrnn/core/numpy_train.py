@@ -251,12 +251,3 @@ def _torch_step(params: dict, learning_rate: float):
         carried["h"] = state.detach()
 
     return step
-
-
-def numpy_run_config(config):
-    """A run config (charrnn.runs.config.RunConfig) trained by the NumPy engine instead."""
-    from dataclasses import replace
-
-    model = numpy_model_config(config.model, config.model.vocab_size)
-    train = replace(config.train, weight_decay=0.0, average=0.0)  # plain Adagrad, min-char-rnn
-    return replace(config, engine="numpy", model=model, train=train)

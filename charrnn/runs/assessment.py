@@ -115,7 +115,7 @@ def run_assessment(run_dir: Path, threads: int = 1) -> dict:
     from charrnn.chem.metrics import evaluate_molecules, training_stats
     from charrnn.runs.config import read_run_config
     from charrnn.runs.folder import RunError
-    from charrnn.runs.worker import _run_corpus as run_corpus
+    from charrnn.runs.trainer import run_corpus
 
     run_dir = Path(run_dir)
     settings = AssessmentSettings.from_json(read_status(run_dir).get("settings") or {})
