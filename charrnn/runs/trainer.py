@@ -12,7 +12,8 @@ from pathlib import Path
 from charrnn.core.checkpoint import CHECKPOINT_FILE, load_checkpoint, read_header
 from charrnn.core.numpy_train import NumpyTrainer
 from charrnn.core.tokens import Vocabulary
-from charrnn.core.train import TrainConfig, Trainer
+from charrnn.core.train import Trainer
+from charrnn.core.train_config import TrainConfig
 from charrnn.corpora.reading import Corpus, CorpusError
 from charrnn.files import atomic_write_text
 from charrnn.runs.config import (
@@ -40,7 +41,8 @@ def run_trainer(
     **hooks,
 ) -> Trainer:
     """The trainer of the run in ``run_dir``: resumed from its checkpoint when it has one,
-    else new (a fresh model, or the model of ``config.init_from`` to fine-tune).
+    else new (a fresh model, or the model of ``config.init_from`` to fine-tune). A planned
+    config (runs.plan) holds the vocabulary size the corpus gives, so it is not written again.
 
     ``config`` defaults to the folder's config.json; ``corpus``, when already read, is the
     run's corpus; ``train`` replaces the run's TrainConfig on resuming (new limits).
@@ -76,8 +78,6 @@ def run_trainer(
                 "Choose the PyTorch engine to fine-tune this model, or start from scratch."
             )
     data = training_data(corpus, config.tokenizer, config.train, base.vocabulary if base else None)
-    if data.vocabulary.size != config.model.vocab_size:  # planned from this very corpus
-        raise CorpusError(CHANGED_CORPUS.replace("began", "was planned"))
     return engine(
         data,
         config.model,
