@@ -13,7 +13,7 @@ from charrnn.core.checkpoint import CheckpointError
 from charrnn.core.model import CELLS, DEFAULT_PRESET, PRESETS
 from charrnn.core.numpy_train import ADAGRAD_LEARNING_RATE
 from charrnn.core.tokens import UnknownCharacterError
-from charrnn.core.train import TrainConfig
+from charrnn.core.train_config import TrainConfig
 from charrnn.corpora.reading import CorpusError
 from charrnn.limits import MAX_EMBEDDING, MAX_HIDDEN, MAX_LAYERS, budget_text
 from charrnn.runs import report

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from test_runs import TOY, make_run, quick_train, wait_for
 
-from charrnn.core.train import TrainConfig
+from charrnn.core.train_config import TrainConfig
 from charrnn.runs import assessment
 from charrnn.runs.folder import RunError, read_status, update_status
 from charrnn.runs.jobs import JobRunner

@@ -19,7 +19,7 @@ from charrnn.cli.console import printable
 from charrnn.core.checkpoint import load_checkpoint
 from charrnn.core.model import default_device
 from charrnn.core.sample import SampleConfig, sample
-from charrnn.core.train import validation_loss
+from charrnn.core.validation import validation_loss
 from charrnn.corpora.reading import Corpus
 from charrnn.runs.config import load_corpus, read_run_config, training_data
 

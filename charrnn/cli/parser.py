@@ -13,7 +13,7 @@ from charrnn.cli.sample import corpora_command, sample_command
 from charrnn.cli.train import train_command
 from charrnn.core.model import CELLS, DEFAULT_PRESET, PRESETS
 from charrnn.core.tokens import TOKENIZERS
-from charrnn.core.train import PRECISIONS, TrainConfig
+from charrnn.core.train_config import PRECISIONS, TrainConfig
 
 EXAMPLES = """examples:
   python -m charrnn corpora

@@ -14,7 +14,8 @@ from pathlib import Path
 from charrnn.cli.common import EXIT_INTERRUPTED, EXIT_OK, checkpoint_folder, given
 from charrnn.cli.console import Progress, StopOnInterrupt
 from charrnn.core.checkpoint import CHECKPOINT_FILE, CheckpointError
-from charrnn.core.train import TrainConfig, Trainer
+from charrnn.core.train import Trainer
+from charrnn.core.train_config import TrainConfig
 from charrnn.corpora.reading import CorpusError
 from charrnn.runs.config import (
     RUN_CONFIG_FILE,

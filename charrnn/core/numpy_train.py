@@ -36,7 +36,8 @@ from charrnn.core.numpy_rnn import (
     zeros_like,
 )
 from charrnn.core.tokens import PAD_ID
-from charrnn.core.train import TrainConfig, Trainer
+from charrnn.core.train import Trainer
+from charrnn.core.train_config import TrainConfig
 
 ADAGRAD_LEARNING_RATE = 0.1  # min-char-rnn's; a good start for NumPy runs
 POSITION = ("step", "elapsed", "epoch", "base_learning_rate", "offsets", "epoch_batches")

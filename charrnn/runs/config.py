@@ -13,13 +13,13 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from charrnn.core.batches import TrainingData, prepare_data
-from charrnn.corpora.builtins import load_builtin
 from charrnn.core.checkpoint import CheckpointError
-from charrnn.files import atomic_write_text
-from charrnn.corpora.reading import Corpus, CorpusError, read_corpus
 from charrnn.core.model import ModelConfig
 from charrnn.core.tokens import SPECIALS, Vocabulary, build_vocabulary
-from charrnn.core.train import TrainConfig
+from charrnn.core.train_config import TrainConfig
+from charrnn.corpora.builtins import load_builtin
+from charrnn.corpora.reading import Corpus, CorpusError, read_corpus
+from charrnn.files import atomic_write_text
 
 RUN_CONFIG_FILE = "config.json"
 RUN_FORMAT = "charrnn-run-1"

@@ -14,7 +14,7 @@ from charrnn.core.checkpoint import CheckpointError, read_header
 from charrnn.core.model import DEFAULT_PRESET, PRESETS, ModelConfig, preset_config
 from charrnn.core.numpy_train import numpy_model_config
 from charrnn.core.tokens import Vocabulary
-from charrnn.core.train import TrainConfig
+from charrnn.core.train_config import TrainConfig
 from charrnn.corpora.reading import Corpus
 from charrnn.limits import RunBudget, memory_budget, run_budget
 from charrnn.runs.config import RunConfig, corpus_facts, corpus_facts_of, load_corpus

@@ -30,7 +30,7 @@ from charrnn.runs.config import RUN_CONFIG_FILE, RunConfig, read_run_config, wri
 from charrnn.runs.folder import METRICS_FILE, RunError, clean_name, write_status
 from charrnn.runs.workspace import TOKEN, Workspace
 from charrnn.runs.settings import MB
-from charrnn.core.train import TrainConfig
+from charrnn.core.train_config import TrainConfig
 
 EXPORT_FILES = (CHECKPOINT_FILE, CHECKPOINT_JSON, RUN_CONFIG_FILE, METRICS_FILE)
 MAX_IMPORT_UNPACKED = 200 * 1024 * 1024  # all files of an uploaded model, unpacked
