@@ -110,9 +110,9 @@ def assess_worker(folder: str, threads: int) -> None:
 
 def run_assessment(run_dir: Path, threads: int = 1) -> dict:
     """The job: sample, describe, measure, write chemistry.json. Returns the report."""
-    from charrnn.core.checkpoint import load_checkpoint
     from charrnn.chem.describing import describe_sample
     from charrnn.chem.metrics import evaluate_molecules, training_stats
+    from charrnn.core.checkpoint import load_checkpoint
     from charrnn.runs.config import read_run_config
     from charrnn.runs.folder import RunError
     from charrnn.runs.trainer import run_corpus
@@ -186,8 +186,8 @@ def _stats_cached(smiles: list[str]) -> bool:
 
 
 def _sample_rows(generated: list[str], records: list, training: frozenset[str]) -> list[dict]:
-    from charrnn.chem.smiles import smiles_problem
     from charrnn.chem.properties import PROPERTY_NAMES
+    from charrnn.chem.smiles import smiles_problem
 
     rows = []
     for text, record in zip(generated, records, strict=True):

@@ -11,11 +11,11 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from charrnn.runs import assessment
 from charrnn.files import atomic_write_text
-from charrnn.runs.jobs import Job, JobRunner
+from charrnn.runs import assessment
 from charrnn.runs.config import read_run_config
 from charrnn.runs.folder import CONTROL_FILE, last_event, read_status, update_status
+from charrnn.runs.jobs import Job, JobRunner
 
 TOKEN_PREFIX = 6  # characters of a workspace token shown to tell workspaces apart
 TASK_NAMES = {"train": "training", "assess": "chemistry check"}

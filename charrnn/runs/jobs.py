@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from charrnn.runs import assessment
 from charrnn.files import atomic_write_text
+from charrnn.runs import assessment
 from charrnn.runs.folder import CONTROL_FILE, read_status, update_status
 from charrnn.runs.worker import WorkerProcess
 

@@ -62,7 +62,7 @@ class ServerSettings:
 
     @property
     def job_seconds(self) -> float | None:
-        """The time cap per job in seconds (None: no cap), as charrnn.runs.jobs.JobRunner takes it."""
+        """The time cap per job in seconds (None: no cap), as runs.jobs.JobRunner takes it."""
         return self.job_minutes * 60 if self.job_minutes else None
 
     def upload_limit_bytes(self, streamlit_max_mb: float | None = None) -> int:

@@ -22,15 +22,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from charrnn.core.checkpoint import CHECKPOINT_FILE, CHECKPOINT_JSON, CheckpointError, load_checkpoint
-
-from charrnn.files import DiskFullError, atomic_write_text, is_disk_full
+from charrnn.core.checkpoint import (
+    CHECKPOINT_FILE,
+    CHECKPOINT_JSON,
+    CheckpointError,
+    load_checkpoint,
+)
 from charrnn.core.checkpoint_header import MAX_UPLOAD_HEADER_BYTES, write_model_only
+from charrnn.core.train_config import TrainConfig
+from charrnn.files import DiskFullError, atomic_write_text, is_disk_full
 from charrnn.runs.config import RUN_CONFIG_FILE, RunConfig, read_run_config, write_run_config
 from charrnn.runs.folder import METRICS_FILE, RunError, clean_name, write_status
-from charrnn.runs.workspace import TOKEN, Workspace
 from charrnn.runs.settings import MB
-from charrnn.core.train_config import TrainConfig
+from charrnn.runs.workspace import TOKEN, Workspace
 
 EXPORT_FILES = (CHECKPOINT_FILE, CHECKPOINT_JSON, RUN_CONFIG_FILE, METRICS_FILE)
 MAX_IMPORT_UNPACKED = 200 * 1024 * 1024  # all files of an uploaded model, unpacked

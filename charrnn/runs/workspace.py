@@ -22,9 +22,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from charrnn.runs import assessment
 from charrnn.core.checkpoint import CHECKPOINT_FILE
 from charrnn.files import atomic_write_bytes, atomic_write_text
+from charrnn.runs import assessment
 from charrnn.runs.config import RunConfig, read_run_config, write_run_config
 from charrnn.runs.folder import (
     CHART_EVENTS,
