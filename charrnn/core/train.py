@@ -26,6 +26,7 @@ from charrnn.core.model import CharRNN, ModelConfig, default_device, detach_stat
 from charrnn.core.tokens import PAD_ID
 from charrnn.core.train_checkpoint import resume_training, save_training_checkpoint
 from charrnn.core.train_config import Control, TrainConfig, TrainEvent
+from charrnn.core.train_samples import augmented, preview_samples, sample_chemistry
 from charrnn.core.validation import validation_loss
 
 if TYPE_CHECKING:
@@ -120,25 +121,8 @@ class Trainer:
             self.epoch += 1
         indices = self.epoch_batches.pop()
         if self.config.augment and self.data.train_lines:
-            return pad_batch(self._augmented(indices))
+            return pad_batch(augmented(self.data, indices, self.generator))
         return pad_batch([self.data.train[i] for i in indices])
-
-    def _augmented(self, indices: list[int]) -> list[list[int]]:
-        import random
-
-        from charrnn.chem.smiles import randomized_smiles
-        from charrnn.core.tokens import UnknownCharacterError
-
-        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
-        rng = random.Random(seed)
-        vocabulary, sequences = self.data.vocabulary, []
-        for i in indices:
-            try:
-                spelling = randomized_smiles(self.data.train_lines[i], rng)
-                sequences.append(vocabulary.encode(spelling, add_bos=True, add_eos=True))
-            except UnknownCharacterError:
-                sequences.append(self.data.train[i])
-        return sequences
 
     # ----- one step and evaluation ------------------------------------------------------
     def autocast(self):
@@ -178,42 +162,22 @@ class Trainer:
         )
 
     def preview(self) -> list[str]:
-        if not self.config.preview_samples:
-            return []
-        from charrnn.core.sample import SampleConfig, sample
-
-        generator_seed = self.config.seed * 100_003 + self.step
-        options = SampleConfig(
-            temperature=0.8,
-            num_samples=self.config.preview_samples,
-            max_length=120 if self.data.line_based else 200,
-            seed=generator_seed,
-        )
-        return [s.text for s in sample(self.model, self.data.vocabulary, options)]
+        """A few samples to show at an evaluation (none when preview_samples is 0)."""
+        return preview_samples(self.model, self.data, self.config, self.step)
 
     def checks_chemistry(self) -> bool:
         """SMILES runs with chem_every set check their samples' chemistry; text never."""
         return bool(self.config.chem_every and self.data.line_based and self.data.train_lines)
 
     def chemistry(self) -> BasicMetrics:
-        """Validity, uniqueness and novelty of ``chem_samples`` fresh samples.
-
-        The sampler has its own seed (from the run's seed and the step), so the training
-        random numbers, and with them a resumed run, stay exactly as without the check.
-        """
-        from charrnn.chem.smiles import basic_metrics, canonical_set
-        from charrnn.core.sample import SampleConfig, sample
-
+        """Validity, uniqueness and novelty of ``chem_samples`` fresh samples."""
         if self.training_canonical is None:
+            from charrnn.chem.smiles import canonical_set
+
             self.training_canonical = canonical_set(self.data.train_lines or [])
-        options = SampleConfig(
-            num_samples=self.config.chem_samples,
-            max_length=200,
-            seed=(self.config.seed + 1) * 1_000_003 + self.step,
-            precision=self.config.precision,
+        return sample_chemistry(
+            self.model, self.data, self.config, self.step, self.training_canonical
         )
-        generated = [s.text for s in sample(self.model, self.data.vocabulary, options)]
-        return basic_metrics(generated, self.training_canonical)
 
     # ----- the loop -------------------------------------------------------------------
     def emit(self, event: TrainEvent) -> None:
