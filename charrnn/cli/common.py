@@ -1,6 +1,6 @@
-"""What the command's parts share: exit codes, the options a user gave, checkpoint folders.
+"""What the commands share: the exit codes, the options a user gave, a checkpoint folder.
 
-Mistakes a user can fix print as `error: ...` with exit code 2; Ctrl-C stops training and saves.
+Exit codes: 0 done, 1 failed, 2 a mistake the user can fix, 130 stopped by Ctrl-C.
 """
 
 from __future__ import annotations
