@@ -25,7 +25,7 @@ def engine_choice(corpus: dict, preset: str, base: dict) -> str:
         key="train_engine",
         disabled=preset != "tiny",
         help="From scratch: a one-layer plain RNN written with NumPy only, every step by hand "
-        "(charrnn/numpy_rnn.py). For the tiny size.",
+        "(charrnn/core/numpy_rnn.py). For the tiny size.",
     )
     if preset != "tiny":
         return "torch"

@@ -27,7 +27,8 @@ from charrnn.core.batches import prepare_data
 from charrnn.core.checkpoint import load_checkpoint
 from charrnn.core.model import preset_config
 from charrnn.core.sample import SampleConfig, sample
-from charrnn.core.train import TrainConfig, Trainer
+from charrnn.core.train import Trainer
+from charrnn.core.train_config import TrainConfig
 
 # MOSES README, row "CharRNN" (1.6M training molecules; scored against MOSES's test set).
 CHARRNN_ROW = {

@@ -21,7 +21,8 @@ from charrnn.chem.smiles import basic_metrics, canonical_set
 from charrnn.core.batches import prepare_data
 from charrnn.core.model import CharRNN, ModelConfig, preset_config
 from charrnn.core.sample import SampleConfig, sample
-from charrnn.core.train import TrainConfig, Trainer
+from charrnn.core.train import Trainer
+from charrnn.core.train_config import TrainConfig
 
 SAMPLES = 1000
 

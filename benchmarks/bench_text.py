@@ -15,7 +15,8 @@ from common import DATA, first_time_below, machine, run_side_by_side, save, text
 
 from charrnn.core.batches import prepare_data
 from charrnn.core.model import ModelConfig
-from charrnn.core.train import TrainConfig, Trainer
+from charrnn.core.train import Trainer
+from charrnn.core.train_config import TrainConfig
 
 
 def load(path: str):

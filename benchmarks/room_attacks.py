@@ -154,7 +154,7 @@ def big_model_run(home: Path) -> str:
     sys.path.insert(0, str(ROOT))
     from charrnn.core.model import CharRNN, ModelConfig
     from charrnn.core.tokens import build_vocabulary
-    from charrnn.core.train import TrainConfig
+    from charrnn.core.train_config import TrainConfig
     from charrnn.limits import MAX_PARAMETERS, parameter_count
     from charrnn.runs.config import RunConfig, write_run_config
     from charrnn.runs.folder import write_status

@@ -30,7 +30,8 @@ import json, random, sys
 import torch
 from charrnn.core.batches import prepare_data
 from charrnn.core.model import ModelConfig
-from charrnn.core.train import TrainConfig, Trainer
+from charrnn.core.train_config import TrainConfig
+from charrnn.core.train import Trainer
 
 def vm(name):
     for line in open("/proc/self/status"):

@@ -10,14 +10,20 @@ import streamlit as st
 from app import engines as engine_parts
 from app import ui
 from charrnn.core.model import CELLS, DEFAULT_PRESET, PRESETS
-from charrnn.core.numpy_train import ADAGRAD_LEARNING_RATE, numpy_run_config
-from charrnn.core.train import TrainConfig
+from charrnn.core.numpy_train import ADAGRAD_LEARNING_RATE
+from charrnn.core.train_config import TrainConfig
 from charrnn.errors import UserError
 from charrnn.limits import MAX_EMBEDDING, MAX_HIDDEN, MAX_LAYERS, budget_text
 from charrnn.runs import report
 from charrnn.runs.config import read_run_config
 from charrnn.runs.folder import ACTIVE, WORKING, RunError, RunStatus, has_model, read_status
-from charrnn.runs.plan import DEFAULT_CHEM_EVERY, DEFAULT_STEPS, new_run_config, planned_budget
+from charrnn.runs.plan import (
+    DEFAULT_CHEM_EVERY,
+    DEFAULT_STEPS,
+    RunChoice,
+    plan_run,
+    planned_budget,
+)
 
 PRESET_LINES = {
     "tiny": "1 layer of 128 memory cells. Learns in a minute or two: spelling and short "
@@ -79,7 +85,7 @@ def settings_form(corpus: dict, busy: bool) -> None:
     )
     base, defaults = PRESETS[preset], TrainConfig()
     model: dict = {}
-    train: dict = {}
+    numbers: dict = {}  # the training settings' fields, read into a TrainConfig below
     with st.expander("Advanced settings"):
         finished = [run for run in space.runs() if has_model(space.run_dir(run.id))]
         names = {run.id: run.name for run in finished}
@@ -111,40 +117,26 @@ def settings_form(corpus: dict, busy: bool) -> None:
             if field == "learning_rate" and engine == "numpy":
                 value, key = ADAGRAD_LEARNING_RATE, "train_learning_rate_numpy"
             number_format = "%.4f" if field == "learning_rate" else None
-            settings = model if group == "model" else train
+            settings = model if group == "model" else numbers
             settings[field] = column.number_input(
                 label, low, high, value, step, number_format, key=key, help=help
             )
-        by_time = right.radio("Train for", ["steps", "minutes"], key="train_limit", horizontal=True)
-        most = float(space.server_settings.job_minutes or 600)  # the server's time cap
-        if by_time == "minutes":
-            train["minutes"] = right.number_input(
-                "Minutes", min(0.5, most), most, min(5.0, most), key="train_minutes"
-            )
-        else:
-            train["steps"] = right.number_input(
-                "Steps", 10, 200_000, DEFAULT_STEPS[preset], step=100, key=f"train_steps_{preset}"
-            )
-        if smiles:
-            train["augment"] = st.checkbox(
-                "SMILES augmentation: also show each molecule written in other valid ways",
-                key="train_augment",
-            )
-            train["chem_every"] = st.number_input(
-                "Check the chemistry every ... steps (0: never)",
-                0,
-                100_000,
-                DEFAULT_CHEM_EVERY[preset],
-                step=50,
-                key=f"train_chem_every_{preset}",
-                help="Samples molecules now and then and counts how many are valid, "
-                "unique and new.",
-            )
+        train = training_limits(right, preset, smiles, numbers)
+    choice = RunChoice(
+        corpus=str(corpus.get("reference", "")),
+        train=train,
+        preset=preset,
+        model=model,
+        smiles_column=corpus.get("smiles_column"),
+        drop_invalid=bool(corpus.get("drop_invalid")),
+        engine=engine,
+        init_from=init_from,
+    )
     default_name = f"{preset.capitalize()} model on {corpus['name']}"
     if init_from:
         default_name = f"{names[init_from]}, fine-tuned on {corpus['name']}"
     name = st.text_input("Name of the run", placeholder=default_name, key="train_run_name")
-    budget = planned_budget(space, corpus, preset, model, train, init_from)
+    budget = planned_budget(space, choice)
     st.caption(budget_text(budget) + time_cap_text())
     if budget.problem:
         st.warning(budget.problem, icon=":material/memory:")
@@ -159,9 +151,7 @@ def settings_form(corpus: dict, busy: bool) -> None:
     ):
         try:
             with st.spinner("Reading the corpus..."):
-                config = new_run_config(space, corpus, preset, model, train, init_from=init_from)
-                if engine == "numpy":
-                    config = numpy_run_config(config)
+                config = plan_run(choice, space)
             run_id = space.create_run(name or default_name, config)
             runner.submit(space.run_dir(run_id))
             space.update_choices(run=run_id)
@@ -169,6 +159,39 @@ def settings_form(corpus: dict, busy: bool) -> None:
             st.error(str(error))
         else:
             st.rerun()  # the sidebar, drawn before the run existed, names it too
+
+
+def training_limits(column, preset: str, smiles: bool, numbers: dict) -> TrainConfig:
+    """The TrainConfig of the form: its numbers, a step or time limit, and for SMILES the
+    augmentation and chemistry checks (text has neither)."""
+    by_time = column.radio("Train for", ["steps", "minutes"], key="train_limit", horizontal=True)
+    most = float(space.server_settings.job_minutes or 600)  # the server's time cap
+    if by_time == "minutes":
+        minutes = column.number_input(
+            "Minutes", min(0.5, most), most, min(5.0, most), key="train_minutes"
+        )
+        limits = {"steps": None, "minutes": minutes}
+    else:
+        steps = column.number_input(
+            "Steps", 10, 200_000, DEFAULT_STEPS[preset], step=100, key=f"train_steps_{preset}"
+        )
+        limits = {"steps": steps}
+    if not smiles:
+        return TrainConfig(**numbers, **limits)
+    augment = st.checkbox(
+        "SMILES augmentation: also show each molecule written in other valid ways",
+        key="train_augment",
+    )
+    chem_every = st.number_input(
+        "Check the chemistry every ... steps (0: never)",
+        0,
+        100_000,
+        DEFAULT_CHEM_EVERY[preset],
+        step=50,
+        key=f"train_chem_every_{preset}",
+        help="Samples molecules now and then and counts how many are valid, unique and new.",
+    )
+    return TrainConfig(**numbers, **limits, augment=augment, chem_every=chem_every)
 
 
 def time_cap_text() -> str:

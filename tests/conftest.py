@@ -12,7 +12,8 @@ import torch
 
 from charrnn.core.batches import TrainingData, prepare_data
 from charrnn.core.model import CharRNN, ModelConfig
-from charrnn.core.train import TrainConfig, Trainer
+from charrnn.core.train import Trainer
+from charrnn.core.train_config import TrainConfig
 from charrnn.corpora.builtins import load_builtin
 from charrnn.runs.workspace import Workspace, new_workspace
 

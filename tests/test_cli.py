@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from charrnn import cli, console
-from charrnn.console import StopOnInterrupt, printable
+from charrnn import cli
+from charrnn.cli import console
+from charrnn.cli.console import StopOnInterrupt, printable
 from charrnn.core.checkpoint import read_header
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -271,3 +272,18 @@ def test_help_runs_as_a_module():
     assert result.returncode == 0
     for command in ("train", "sample", "evaluate", "corpora"):
         assert command in result.stdout
+
+
+def test_resume_continues_a_numpy_run_with_the_numpy_engine(space, capsys):
+    from test_numpy_train import numpy_run
+
+    from charrnn.core.checkpoint import load_checkpoint
+    from charrnn.runs.worker import train_worker
+
+    folder = space.run_dir(numpy_run(space))
+    train_worker(str(folder), 1)  # a run the Train page's worker made, stopped at step 30
+    options = ["train", "--resume", "--out", str(folder), "--steps", "40", "--threads", "1"]
+    assert cli.main(options) == 0  # not Adam's state, which a NumPy run never saved
+    checkpoint = load_checkpoint(folder)
+    assert checkpoint.step == 40 and checkpoint.info["engine"] == "numpy"
+    assert "Traceback" not in capsys.readouterr().err

@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 from test_runs import TOY, make_run, quick_train, wait_for
 
+from charrnn.core.train_config import TrainConfig
 from charrnn.runs import assessment
 from charrnn.runs.folder import RunError, read_status, update_status
 from charrnn.runs.jobs import JobRunner
-from charrnn.runs.plan import new_run_config, planned_budget
+from charrnn.runs.plan import RunChoice, new_run_config, planned_budget
 from charrnn.runs.settings import ServerSettings
 from charrnn.runs.speeds import (
     SPEED_MAX_HIDDEN,
@@ -226,9 +227,10 @@ def test_an_over_budget_run_is_refused_saying_what_fits(space):
     model = {"cell": "lstm", "layers": 3, "hidden_size": 512, "embedding_size": 128}
     with pytest.raises(RunError, match="batch size of at most"):
         new_run_config(space, TOY, "medium", model, train)
-    planned = planned_budget(space, TOY, "medium", model, train)
+    choice = RunChoice(TOY["reference"], TrainConfig(**train), "medium", model)
+    planned = planned_budget(space, choice)
     assert planned.problem and "batch size of at most" in planned.problem
-    assert planned_budget(space, TOY, "tiny").problem is None
+    assert planned_budget(space, RunChoice(TOY["reference"], preset="tiny")).problem is None
 
 
 def test_the_speed_comparison_reads_only_the_start_of_a_large_upload(space):

@@ -130,8 +130,8 @@ def test_seeded_runs_are_reproducible(text_data):
 # ----- a run folder that asks for the NumPy engine (space: conftest's fresh workspace) ----
 def numpy_run(space: Workspace, name: str = "numpy", init_from: str | None = None) -> str:
     train = quick_train(learning_rate=ADAGRAD_LEARNING_RATE, eval_every=15)
-    config = new_run_config(space, TOY, "tiny", TINY_MODEL, train, init_from=init_from)
-    return space.create_run(name, replace(config, engine="numpy"))
+    config = new_run_config(space, TOY, "tiny", TINY_MODEL, train, init_from, engine="numpy")
+    return space.create_run(name, config)
 
 
 def test_the_worker_trains_a_numpy_run_folder(space):

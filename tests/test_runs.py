@@ -166,6 +166,19 @@ def test_fine_tuning_starts_from_another_runs_model(space):
     assert saved["model"]["vocab_size"] == tuned.vocabulary.size
 
 
+def test_the_worker_trains_the_run_as_planned_and_leaves_its_config(space):
+    molecules = b"C[C@H](N)C(=O)O\nc1ccc2ccccc2c1\nCC(C)Cc1ccc(cc1)[C@@H](C)C(=O)O\n" * 10
+    reference = space.save_corpus(molecules, "mols.smi", 10_000)
+    corpus = {"reference": reference, "name": "mols.smi", "kind": "smiles"}
+    config = new_run_config(space, corpus, "tiny", TINY_MODEL, quick_train(augment=True, steps=5))
+    folder = space.run_dir(space.create_run("mols", config))
+    planned = (folder / "config.json").read_text()
+    train_worker(str(folder), 1)
+    assert space.summary(folder.name).status == "finished"
+    assert (folder / "config.json").read_text() == planned  # written once, when planned
+    assert config.model.vocab_size == load_checkpoint(folder).vocabulary.size
+
+
 # ----- the job runner ----------------------------------------------------------------------
 def test_job_runner_trains_in_a_worker_and_queues_the_rest(space):
     runner = JobRunner(max_workers=1, poll_seconds=0.1)

@@ -27,7 +27,8 @@ from charrnn.core.checkpoint import load_checkpoint
 from charrnn.core.model import CharRNN
 from charrnn.core.sample import SampleConfig, sample
 from charrnn.core.tokens import BOS_ID, EOS_ID, PAD_ID
-from charrnn.core.train import TrainConfig, Trainer
+from charrnn.core.train import Trainer
+from charrnn.core.train_config import TrainConfig
 
 # ---------------------------------------------------------------- batches
 

@@ -9,7 +9,8 @@ import pytest
 from conftest import SMILES_LINES, quick_config, tiny_config
 
 from charrnn import cli
-from charrnn.core.train import TrainConfig, Trainer
+from charrnn.core.train import Trainer
+from charrnn.core.train_config import TrainConfig
 
 FAST = ["--preset", "tiny", "--threads", "1", "--batch-size", "16"]
 

@@ -36,7 +36,8 @@ from charrnn.core.numpy_rnn import (
     zeros_like,
 )
 from charrnn.core.tokens import PAD_ID
-from charrnn.core.train import TrainConfig, Trainer
+from charrnn.core.train import Trainer
+from charrnn.core.train_config import TrainConfig
 
 ADAGRAD_LEARNING_RATE = 0.1  # min-char-rnn's; a good start for NumPy runs
 POSITION = ("step", "elapsed", "epoch", "base_learning_rate", "offsets", "epoch_batches")
@@ -251,12 +252,3 @@ def _torch_step(params: dict, learning_rate: float):
         carried["h"] = state.detach()
 
     return step
-
-
-def numpy_run_config(config):
-    """A run config (charrnn.runs.config.RunConfig) trained by the NumPy engine instead."""
-    from dataclasses import replace
-
-    model = numpy_model_config(config.model, config.model.vocab_size)
-    train = replace(config.train, weight_decay=0.0, average=0.0)  # plain Adagrad, min-char-rnn
-    return replace(config, engine="numpy", model=model, train=train)

@@ -12,7 +12,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,158 +20,17 @@ import torch
 from torch import nn
 
 from charrnn.core.averaging import WeightAverage
-from charrnn.core.batches import (
-    TextStreams,
-    TrainingData,
-    bucketed_batches,
-    line_validation_batches,
-    pad_batch,
-    text_validation_windows,
-)
-from charrnn.core.checkpoint import (
-    CheckpointError,
-    load_checkpoint,
-    optimizer_tensors,
-    restore_optimizer,
-)
-from charrnn.core.checkpoint import save_checkpoint as write_checkpoint
+from charrnn.core.batches import TextStreams, TrainingData, bucketed_batches, pad_batch
 from charrnn.core.events import append_event
 from charrnn.core.model import CharRNN, ModelConfig, default_device, detach_state, use_bfloat16
 from charrnn.core.tokens import PAD_ID
-from charrnn.errors import SettingsError
+from charrnn.core.train_checkpoint import resume_training, save_training_checkpoint
+from charrnn.core.train_config import Control, TrainConfig, TrainEvent
+from charrnn.core.train_samples import augmented, preview_samples, sample_chemistry
+from charrnn.core.validation import validation_loss
 
 if TYPE_CHECKING:
     from charrnn.chem.smiles import BasicMetrics
-
-PRECISIONS = ("auto", "float32", "bfloat16")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    steps: int | None = 2000  # stop after this many steps (None: only the time limit)
-    minutes: float | None = None  # stop after this much training time
-    batch_size: int = 32
-    sequence_length: int = 64  # text window length (tokens); the state carries across windows
-    learning_rate: float = 3e-3
-    warmup_steps: int = 30
-    final_learning_rate: float = 0.05  # fraction of learning_rate at the end of the cosine
-    schedule: str = "cosine"  # or "constant"
-    gradient_clip: float = 5.0
-    weight_decay: float = 0.0  # decoupled (AdamW) weight decay; 0 = plain Adam
-    average: float = 0.0  # decay of a moving average of the weights shown for evaluations,
-    # samples and checkpoints (e.g. 0.999: about the last 1,000 steps); 0 = no averaging
-    validation_fraction: float = 0.1
-    eval_every: int = 100  # steps between validation losses
-    eval_tokens: int = 50_000  # at most this many validation tokens per evaluation
-    log_every: int = 10  # steps between train-loss events
-    checkpoint_every: int = 500
-    preview_samples: int = 3  # samples shown at each evaluation (0: none)
-    seed: int = 0
-    threads: int | None = None  # torch threads (None: leave as is)
-    precision: str = "auto"  # bfloat16 autocast where the hardware has it, else float32
-    augment: bool = False  # SMILES corpora: train on random spellings of each molecule
-    chem_every: int = 0  # SMILES corpora: steps between chemistry checks (0: never)
-    chem_samples: int = 100  # molecules sampled for each chemistry check
-
-    def __post_init__(self) -> None:
-        if self.steps is None and self.minutes is None:
-            raise SettingsError("give a number of steps or minutes (or both)")
-        if self.precision not in PRECISIONS:
-            raise SettingsError(f"precision must be one of {PRECISIONS}")
-        if self.schedule not in ("cosine", "constant"):
-            raise SettingsError("schedule must be 'cosine' or 'constant'")
-        if self.steps is not None and self.steps < 1:
-            raise SettingsError("the number of steps must be at least 1")
-        if self.minutes is not None and self.minutes <= 0:
-            raise SettingsError("the number of minutes must be more than 0")
-        if self.batch_size < 1 or self.sequence_length < 1 or self.learning_rate <= 0:
-            raise SettingsError("batch size, sequence length and learning rate must be positive")
-        if self.weight_decay < 0:
-            raise SettingsError("weight decay must be 0 (none) or more")
-        if not 0.0 <= self.average < 1.0:
-            raise SettingsError("the weight averaging decay must be 0 (none) or between 0 and 1")
-        if self.chem_every < 0 or self.chem_samples < 1:
-            raise SettingsError("chem_every must be 0 (never) or more, and chem_samples at least 1")
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-
-@dataclass
-class TrainEvent:
-    """One line of a run's metrics.jsonl and one call of the trainer's callback."""
-
-    kind: str  # "step", "eval", "chem", "checkpoint", "paused", "resumed", "done"
-    step: int
-    elapsed: float  # seconds of training (pauses excluded)
-    total_steps: int | None = None
-    train_loss: float | None = None
-    validation_loss: float | None = None
-    learning_rate: float | None = None
-    tokens_per_second: float | None = None
-    eta: float | None = None  # seconds left
-    progress: float | None = None  # 0..1
-    epoch: float | None = None
-    samples: list[str] | None = None
-    status: str | None = None  # with "done": "finished", "stopped", "interrupted"
-    validity: float | None = None  # with "chem": fractions of the sampled molecules
-    uniqueness: float | None = None
-    novelty: float | None = None
-
-    def to_json(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None}
-
-
-Control = Callable[[], dict | None]  # returns e.g. {"command": "pause"} or {"learning_rate": 1e-3}
-
-
-@torch.inference_mode()
-def validation_loss(
-    model: CharRNN,
-    data: TrainingData,
-    *,
-    max_tokens: int | None = None,
-    sequence_length: int = 64,
-    bfloat16: bool = False,
-) -> float | None:
-    """Mean loss per token on ``data.validation`` (nats/token); None when it is empty.
-
-    Text is read as 32 parallel streams with the state carried along; lines are scored
-    whole. ``max_tokens`` caps the work for evaluations during training.
-    """
-    if len(data.validation) == 0:
-        return None
-    model.eval()
-    device = next(model.parameters()).device
-    if data.line_based:
-        mean_length = max(1, data.train_tokens // max(1, len(data.train)))
-        max_lines = max(1, max_tokens // mean_length) if max_tokens else None
-        batches = (
-            (inputs, targets, True)
-            for inputs, targets in line_validation_batches(data.validation, 256, max_lines)
-        )
-    else:
-        batches = text_validation_windows(data.validation, 32, sequence_length, max_tokens)
-    total, count, state = 0.0, 0, None
-    for inputs, targets, fresh in batches:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bfloat16):
-            logits, state = model(inputs.to(device), None if fresh else state)
-        targets = targets.to(device)
-        total += float(
-            nn.functional.cross_entropy(
-                logits.float().flatten(0, 1),
-                targets.flatten(),
-                ignore_index=PAD_ID,
-                reduction="sum",
-            )
-        )
-        count += int((targets != PAD_ID).sum())
-    return total / count if count else None
 
 
 class Trainer:
@@ -262,25 +121,8 @@ class Trainer:
             self.epoch += 1
         indices = self.epoch_batches.pop()
         if self.config.augment and self.data.train_lines:
-            return pad_batch(self._augmented(indices))
+            return pad_batch(augmented(self.data, indices, self.generator))
         return pad_batch([self.data.train[i] for i in indices])
-
-    def _augmented(self, indices: list[int]) -> list[list[int]]:
-        import random
-
-        from charrnn.chem.smiles import randomized_smiles
-        from charrnn.core.tokens import UnknownCharacterError
-
-        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
-        rng = random.Random(seed)
-        vocabulary, sequences = self.data.vocabulary, []
-        for i in indices:
-            try:
-                spelling = randomized_smiles(self.data.train_lines[i], rng)
-                sequences.append(vocabulary.encode(spelling, add_bos=True, add_eos=True))
-            except UnknownCharacterError:
-                sequences.append(self.data.train[i])
-        return sequences
 
     # ----- one step and evaluation ------------------------------------------------------
     def autocast(self):
@@ -320,42 +162,22 @@ class Trainer:
         )
 
     def preview(self) -> list[str]:
-        if not self.config.preview_samples:
-            return []
-        from charrnn.core.sample import SampleConfig, sample
-
-        generator_seed = self.config.seed * 100_003 + self.step
-        options = SampleConfig(
-            temperature=0.8,
-            num_samples=self.config.preview_samples,
-            max_length=120 if self.data.line_based else 200,
-            seed=generator_seed,
-        )
-        return [s.text for s in sample(self.model, self.data.vocabulary, options)]
+        """A few samples to show at an evaluation (none when preview_samples is 0)."""
+        return preview_samples(self.model, self.data, self.config, self.step)
 
     def checks_chemistry(self) -> bool:
         """SMILES runs with chem_every set check their samples' chemistry; text never."""
         return bool(self.config.chem_every and self.data.line_based and self.data.train_lines)
 
     def chemistry(self) -> BasicMetrics:
-        """Validity, uniqueness and novelty of ``chem_samples`` fresh samples.
-
-        The sampler has its own seed (from the run's seed and the step), so the training
-        random numbers, and with them a resumed run, stay exactly as without the check.
-        """
-        from charrnn.chem.smiles import basic_metrics, canonical_set
-        from charrnn.core.sample import SampleConfig, sample
-
+        """Validity, uniqueness and novelty of ``chem_samples`` fresh samples."""
         if self.training_canonical is None:
+            from charrnn.chem.smiles import canonical_set
+
             self.training_canonical = canonical_set(self.data.train_lines or [])
-        options = SampleConfig(
-            num_samples=self.config.chem_samples,
-            max_length=200,
-            seed=(self.config.seed + 1) * 1_000_003 + self.step,
-            precision=self.config.precision,
+        return sample_chemistry(
+            self.model, self.data, self.config, self.step, self.training_canonical
         )
-        generated = [s.text for s in sample(self.model, self.data.vocabulary, options)]
-        return basic_metrics(generated, self.training_canonical)
 
     # ----- the loop -------------------------------------------------------------------
     def emit(self, event: TrainEvent) -> None:
@@ -483,68 +305,15 @@ class Trainer:
 
     # ----- checkpoints ------------------------------------------------------------------
     def save_checkpoint(self) -> None:
-        if not self.run_dir:
-            return
-        tensors, param_groups = optimizer_tensors(self.optimizer)
-        tensors["rng.torch"] = torch.get_rng_state()
-        tensors["rng.data"] = self.generator.get_state()
-        if self.state is not None:
-            parts = self.state if isinstance(self.state, tuple) else (self.state,)
-            for index, part in enumerate(parts):
-                tensors[f"carry.{index}"] = part
-        info = {
-            "run": self.run_info,
-            "average_updates": self.average.updates if self.average else None,
-            "step": self.step,
-            "elapsed": self.elapsed,
-            "epoch": self.epoch,
-            "base_learning_rate": self.base_learning_rate,
-            "offsets": {str(k): v for k, v in self.offsets.items()},
-            "epoch_batches": self.epoch_batches,
-            "optimizer_param_groups": param_groups,
-            "train_config": self.config.to_json(),
-        }
-        with self.averaged():  # the model saved is the one to use; training weights beside it
-            if self.average:
-                tensors.update(self.average.training_tensors())
-            write_checkpoint(self.run_dir, self.model, self.data.vocabulary, info, tensors)
-        self.emit(self.event("checkpoint"))
+        if self.run_dir:
+            save_training_checkpoint(self)
 
     @classmethod
     def resume(
         cls, run_dir: Path, data: TrainingData, config: TrainConfig | None = None, **kwargs
     ) -> Trainer:
         """Continue a run from its checkpoint, exactly where it stopped."""
-        checkpoint = load_checkpoint(run_dir)
-        info = checkpoint.info
-        config = config or TrainConfig.from_json(info["train_config"])
-        trainer = cls(
-            data, checkpoint.model.config, config, run_dir=run_dir, model=checkpoint.model, **kwargs
-        )
-        trainer.model.to(trainer.device)
-        if trainer.average:
-            try:
-                trainer.average.restore(checkpoint.tensors, int(info["average_updates"]))
-            except (KeyError, TypeError, ValueError):
-                raise CheckpointError(
-                    "This checkpoint has no training weights to go on averaging from."
-                ) from None
-        restore_optimizer(trainer.optimizer, checkpoint.tensors, info["optimizer_param_groups"])
-        trainer.step, trainer.elapsed = int(info["step"]), float(info["elapsed"])
-        trainer.epoch, trainer.base_learning_rate = int(info["epoch"]), info["base_learning_rate"]
-        trainer.offsets = {int(k): v for k, v in info.get("offsets", {}).items()}
-        trainer.epoch_batches = [list(b) for b in info.get("epoch_batches", [])]
-        torch.set_rng_state(checkpoint.tensors["rng.torch"])
-        trainer.generator.set_state(checkpoint.tensors["rng.data"])
-        carried = [
-            checkpoint.tensors[k] for k in sorted(checkpoint.tensors) if k.startswith("carry.")
-        ]
-        if carried:
-            parts = tuple(t.to(trainer.device) for t in carried)
-            trainer.state = parts if len(parts) > 1 else parts[0]
-        if "run_info" not in kwargs:
-            trainer.run_info = dict(info.get("run", {}))
-        return trainer
+        return resume_training(cls, run_dir, data, config, **kwargs)
 
 
 def _round(value: float | None) -> float | None:

@@ -123,7 +123,7 @@ def run_assessment(run_dir: Path, threads: int = 1) -> dict:
     from charrnn.core.checkpoint import load_checkpoint
     from charrnn.runs.config import read_run_config
     from charrnn.runs.folder import RunError
-    from charrnn.runs.worker import run_corpus
+    from charrnn.runs.trainer import run_corpus
 
     run_dir = Path(run_dir)
     settings = AssessmentSettings.from_json(read_status(run_dir).get("settings") or {})

@@ -16,8 +16,8 @@ from typing import Literal, get_args
 from charrnn.core.batches import TrainingData, prepare_data
 from charrnn.core.checkpoint import CheckpointError
 from charrnn.core.model import ModelConfig
-from charrnn.core.tokens import Tokenizer, Vocabulary, build_vocabulary
-from charrnn.core.train import TrainConfig
+from charrnn.core.tokens import SPECIALS, Tokenizer, Vocabulary, build_vocabulary
+from charrnn.core.train_config import TrainConfig
 from charrnn.corpora.builtins import load_builtin
 from charrnn.corpora.reading import Corpus, CorpusError, CorpusKind, read_corpus
 from charrnn.files import atomic_write_text
@@ -119,36 +119,60 @@ def load_corpus(
     )
 
 
-def facts_of(reference: str, smiles_column: str | None = None, drop_invalid: bool = False) -> dict:
-    """What planning a run needs from its corpus, read and checked once: its kind, its
-    fingerprint, its size in characters, and the tokenizer "auto" picks with the size of
-    the vocabulary it makes."""
+def facts_of(
+    reference: str,
+    smiles_column: str | None = None,
+    drop_invalid: bool = False,
+    tokenizer: str = "auto",
+    augment_seed: int | None = None,
+) -> dict:
+    """corpus_facts_of the corpus a reference names, read and checked once."""
     corpus = load_corpus(reference, smiles_column=smiles_column, drop_invalid=drop_invalid)
+    return corpus_facts_of(corpus, tokenizer, augment_seed)
+
+
+def corpus_facts_of(
+    corpus: Corpus, tokenizer: str = "auto", augment_seed: int | None = None
+) -> dict:
+    """What planning a run needs from its corpus: its kind, its fingerprint, its size in
+    characters, the tokenizer ("auto" resolved) and the tokens of its vocabulary (with the
+    augmented spellings training_data adds for ``augment_seed``), and their count."""
     smiles = corpus.kind == "smiles"
-    tokenizer = resolve_tokenizer("auto", corpus)
+    tokenizer = resolve_tokenizer(tokenizer, corpus)
     texts = list(corpus.lines) if smiles else [corpus.text]
+    if smiles and augment_seed is not None:
+        from charrnn.chem.smiles import randomized_smiles
+
+        rng = random.Random(augment_seed)  # as training_data does
+        texts += [randomized_smiles(line, rng) for line in corpus.lines for _ in range(2)]
+    vocabulary = build_vocabulary(texts, tokenizer, line_based=smiles)
     return {
         "kind": corpus.kind,
         "sha256": corpus_fingerprint(corpus),
         "characters": sum(map(len, corpus.lines)) if smiles else len(corpus.text),
         "tokenizer": tokenizer,
-        "vocab_size": build_vocabulary(texts, tokenizer, line_based=smiles).size,
+        "vocab_size": vocabulary.size,
+        "tokens": [token for token in vocabulary.tokens if token not in SPECIALS],
     }
 
 
 @functools.lru_cache(maxsize=32)
-def _builtin_facts(reference: str, smiles_column: str | None, drop_invalid: bool) -> dict:
-    return facts_of(reference, smiles_column, drop_invalid)
+def _builtin_facts(reference: str, smiles_column: str | None, drop_invalid: bool, *options) -> dict:
+    return facts_of(reference, smiles_column, drop_invalid, *options)
 
 
 def corpus_facts(
-    reference: str, smiles_column: str | None = None, drop_invalid: bool = False
+    reference: str,
+    smiles_column: str | None = None,
+    drop_invalid: bool = False,
+    tokenizer: str = "auto",
+    augment_seed: int | None = None,
 ) -> dict:
     """facts_of, without weighing on the web server: a built-in (small, shipped) is read here
     once; an upload is read in a child process with a memory and a time limit
     (charrnn.bounded), and its facts are kept beside the file for the next Train press."""
     if reference.startswith(BUILTIN_PREFIX):
-        return dict(_builtin_facts(reference, smiles_column, drop_invalid))
+        return dict(_builtin_facts(reference, smiles_column, drop_invalid, tokenizer, augment_seed))
     from charrnn import bounded  # a child process: nothing heavy here
 
     path = Path(reference)
@@ -158,13 +182,15 @@ def corpus_facts(
         raise CorpusError("The corpus file is no longer here. Choose it again.") from None
     kept = path.with_name(f".{path.name}.facts.json")
     key = f"{info.st_size}:{info.st_mtime_ns}:{smiles_column}:{bool(drop_invalid)}"
+    key += f":{tokenizer}:{augment_seed}:tokens"
     try:
         known = json.loads(kept.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         known = {}
     if isinstance(known, dict) and isinstance(known.get(key), dict):
         return known[key]
-    arguments = {"reference": reference, "smiles_column": smiles_column}
+    arguments = {"reference": reference, "smiles_column": smiles_column, "tokenizer": tokenizer}
+    arguments |= {"augment_seed": augment_seed}
     try:
         facts = bounded.call(
             "charrnn.runs.config:facts_of", {**arguments, "drop_invalid": drop_invalid}

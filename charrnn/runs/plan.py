@@ -1,21 +1,23 @@
-"""A new run's configuration from the Train page's choices: preset, overrides, fine-tuning.
+"""Planning a run: from what the user chose (RunChoice) to its RunConfig, checked and sized.
 
-The corpus (which must belong to the workspace) is read once, away from the web server
-(runconfig.corpus_facts), so the vocabulary size is known.
+The Train page plans in a workspace (its corpus is read away from the web server, by
+runs.config.corpus_facts); the command line plans on files of its own (read here).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from charrnn.core.checkpoint import CheckpointError, read_header
-from charrnn.core.model import PRESETS, ModelConfig, preset_config
+from charrnn.core.model import DEFAULT_PRESET, PRESETS, ModelConfig, preset_config
+from charrnn.core.numpy_train import numpy_model_config
 from charrnn.core.tokens import Vocabulary
-from charrnn.core.train import TrainConfig
+from charrnn.core.train_config import TrainConfig
+from charrnn.corpora.reading import Corpus
 from charrnn.limits import RunBudget, memory_budget, run_budget
-from charrnn.runs.config import RunConfig, corpus_facts
+from charrnn.runs.config import RunConfig, corpus_facts, corpus_facts_of, load_corpus
 from charrnn.runs.folder import RunError
 
 if TYPE_CHECKING:
@@ -27,6 +29,106 @@ MODEL_FIELDS = ("cell", "layers", "hidden_size", "embedding_size", "dropout")
 ASSUMED_VOCABULARY = 100  # the Train page's estimate, made without reading the corpus
 
 
+@dataclass(frozen=True)
+class RunChoice:
+    """What the user chose for a new run, on the Train page or the command line."""
+
+    corpus: str  # a corpus reference: "builtin:ID" or a file's absolute path
+    train: TrainConfig = field(default_factory=TrainConfig)
+    preset: str | None = None  # the size preset (None: DEFAULT_PRESET; unused when fine-tuning)
+    model: dict = field(default_factory=dict)  # ModelConfig fields that override the preset's
+    smiles_column: str | None = None
+    drop_invalid: bool = False
+    tokenizer: str = "auto"
+    engine: str = "torch"  # "numpy": a one-layer vanilla RNN trained by NumPy
+    init_from: str | None = None  # a run to fine-tune: its id in a workspace, else its folder
+
+
+def plan_run(
+    choice: RunChoice, space: Workspace | None = None, corpus: Corpus | None = None
+) -> RunConfig:
+    """The RunConfig of a new run as chosen; RunError (or CorpusError) when it cannot be.
+
+    In a workspace (the Train page) the corpus must be the workspace's, the model to start
+    from one of its runs, the model within the server's memory budget, and augmentation
+    and chemistry checks apply to SMILES only. Without one (the command line), ``corpus`` is
+    the corpus already read (or it is read here). The vocabulary planned is the trainer's.
+    """
+    if space is not None and not space.owns_corpus(choice.corpus):
+        raise RunError("The corpus is no longer here. Choose it again on the Corpus page.")
+    base = _base_model(choice.init_from, space) if choice.init_from else None
+    tokenizer = base[0].tokenizer if base else choice.tokenizer
+    if choice.tokenizer not in ("auto", tokenizer):
+        raise RunError(f"The model to start from uses the {tokenizer} tokenizer.")
+    train = choice.train
+    augment_seed = train.seed if train.augment else None
+    if space is not None:  # read and checked away from the web server, once per file
+        facts = corpus_facts(
+            choice.corpus, choice.smiles_column, choice.drop_invalid, tokenizer, augment_seed
+        )
+    else:
+        corpus = corpus or load_corpus(
+            choice.corpus, smiles_column=choice.smiles_column, drop_invalid=choice.drop_invalid
+        )
+        facts = corpus_facts_of(corpus, tokenizer, augment_seed)
+    smiles = facts["kind"] == "smiles"
+    if not smiles:
+        train = replace(train, augment=False, chem_every=0)
+    preset = None if base else choice.preset or DEFAULT_PRESET
+    if base:
+        vocabulary, model_config = base
+        if vocabulary.line_based != smiles:
+            learned = "molecules (SMILES)" if vocabulary.line_based else "text"
+            raise RunError(
+                f"The model to start from learned {learned}, and this corpus is "
+                f"{'molecules' if smiles else 'text'}. Start from a model of the same kind."
+            )
+        new_tokens = set(facts["tokens"]) - set(vocabulary.tokens)
+        model_config = replace(model_config, vocab_size=vocabulary.size + len(new_tokens))
+    else:
+        overrides = {k: v for k, v in choice.model.items() if k in MODEL_FIELDS}
+        model_config = preset_config(preset, facts["vocab_size"], **overrides)
+    if choice.engine == "numpy":  # plain Adagrad on a one-layer RNN, as in min-char-rnn
+        model_config = numpy_model_config(model_config, model_config.vocab_size)
+        train = replace(train, weight_decay=0.0, average=0.0)
+    if space is not None:
+        check_budget(space, model_config, train, facts["characters"])
+    return RunConfig(
+        corpus=choice.corpus,
+        corpus_kind=facts["kind"],
+        corpus_sha256=facts["sha256"],
+        tokenizer=facts["tokenizer"],
+        model=model_config,
+        train=train,
+        smiles_column=choice.smiles_column,
+        drop_invalid=choice.drop_invalid,
+        preset=preset,
+        init_from=str(
+            space.run_dir(choice.init_from) if space else Path(choice.init_from).resolve()
+        )
+        if choice.init_from
+        else None,
+        engine=choice.engine,
+    )
+
+
+def _base_model(init_from: str, space: Workspace | None) -> tuple[Vocabulary, ModelConfig]:
+    """The vocabulary and model of the run to fine-tune, read from its checkpoint's header."""
+    header = read_header(space.run_dir(init_from) if space else Path(init_from))
+    return Vocabulary.from_json(header["vocabulary"]), ModelConfig.from_json(header["model_config"])
+
+
+def preset_train(preset: str, smiles: bool, **values) -> TrainConfig:
+    """A TrainConfig with the preset's defaults (steps; for SMILES, chemistry checks) under
+    the values given; ``minutes`` alone is a time limit without a step limit."""
+    if values.get("minutes") is not None:
+        values.setdefault("steps", None)
+    elif values.get("steps") is None:
+        values["steps"] = DEFAULT_STEPS.get(preset, DEFAULT_STEPS["small"])
+    values.setdefault("chem_every", DEFAULT_CHEM_EVERY.get(preset, 100) if smiles else 0)
+    return TrainConfig(**values)
+
+
 def new_run_config(
     space: Workspace,
     corpus: dict,
@@ -34,61 +136,21 @@ def new_run_config(
     model: dict | None = None,
     train: dict | None = None,
     init_from: str | None = None,
+    engine: str = "torch",
 ) -> RunConfig:
-    """The RunConfig of a new run on a corpus chosen on the Corpus page (the corpus is read).
-
-    ``model`` overrides the preset's fields (MODEL_FIELDS); ``train`` gives TrainConfig
-    values (steps default by preset). ``init_from`` is the id of a finished run of the same
-    workspace whose model is fine-tuned: its architecture and tokenizer are kept.
-    """
-    reference = str(corpus.get("reference", ""))
-    if not space.owns_corpus(reference):
-        raise RunError("The corpus is no longer here. Choose it again on the Corpus page.")
-    facts = corpus_facts(  # read and checked away from the web server, once per file
-        reference,
+    """plan_run in a workspace for its corpus record (the Corpus page's: reference, kind,
+    smiles_column, drop_invalid), with TrainConfig values over the preset's defaults."""
+    choice = RunChoice(
+        corpus=str(corpus.get("reference", "")),
+        train=preset_train(preset, corpus.get("kind") == "smiles", **(train or {})),
+        preset=preset,
+        model=dict(model or {}),
         smiles_column=corpus.get("smiles_column"),
         drop_invalid=bool(corpus.get("drop_invalid")),
+        engine=engine,
+        init_from=init_from,
     )
-    smiles = facts["kind"] == "smiles"
-    values = dict(train or {})
-    if values.get("minutes") is not None:
-        values.setdefault("steps", None)  # a time limit alone
-    elif values.get("steps") is None:
-        values["steps"] = DEFAULT_STEPS.get(preset, DEFAULT_STEPS["small"])
-    values.setdefault("chem_every", DEFAULT_CHEM_EVERY.get(preset, 100) if smiles else 0)
-    if not smiles:
-        values.update(augment=False, chem_every=0)
-    train_config = TrainConfig(**values)
-    if init_from:
-        base_dir = space.run_dir(init_from)
-        header = read_header(base_dir)
-        vocabulary = Vocabulary.from_json(header["vocabulary"])
-        if vocabulary.line_based != smiles:
-            learned = "molecules (SMILES)" if vocabulary.line_based else "text"
-            raise RunError(
-                f"The model to start from learned {learned}, and this corpus is "
-                f"{'molecules' if smiles else 'text'}. Start from a model of the same kind."
-            )
-        model_config = ModelConfig.from_json(header["model_config"])
-        tokenizer, preset_name, init_path = vocabulary.tokenizer, None, str(base_dir)
-    else:
-        tokenizer = facts["tokenizer"]
-        overrides = {k: v for k, v in (model or {}).items() if k in MODEL_FIELDS}
-        model_config = preset_config(preset, facts["vocab_size"], **overrides)
-        preset_name, init_path = preset, None
-    check_budget(space, model_config, train_config, facts["characters"])
-    return RunConfig(
-        corpus=reference,
-        corpus_kind=facts["kind"],
-        corpus_sha256=facts["sha256"],
-        tokenizer=tokenizer,
-        model=model_config,
-        train=train_config,
-        smiles_column=corpus.get("smiles_column"),
-        drop_invalid=bool(corpus.get("drop_invalid")),
-        preset=preset_name,
-        init_from=init_path,
-    )
+    return plan_run(choice, space)
 
 
 def check_budget(space: Workspace, model: ModelConfig, train: TrainConfig, characters: int) -> None:
@@ -104,36 +166,29 @@ def check_budget(space: Workspace, model: ModelConfig, train: TrainConfig, chara
         raise RunError(budget.problem)
 
 
-def planned_budget(
-    space: Workspace,
-    corpus: dict,
-    preset: str,
-    model: dict | None = None,
-    train: dict | None = None,
-    init_from: str | None = None,
-) -> RunBudget:
+def planned_budget(space: Workspace, choice: RunChoice) -> RunBudget:
     """The Train page's estimate before Train is pressed, without reading the corpus: its
     vocabulary is taken as ASSUMED_VOCABULARY characters and its size from the file's.
 
-    Train itself (new_run_config) checks the real figures.
+    Train itself (plan_run) checks the real figures.
     """
+    preset = choice.preset or DEFAULT_PRESET
     values = {**PRESETS.get(preset, PRESETS["small"]), "vocab_size": ASSUMED_VOCABULARY}
-    values |= {k: v for k, v in (model or {}).items() if k in MODEL_FIELDS}
-    if init_from:
+    values |= {k: v for k, v in choice.model.items() if k in MODEL_FIELDS}
+    if choice.init_from:
         try:
-            values = dict(read_header(space.run_dir(init_from))["model_config"])
+            values = dict(read_header(space.run_dir(choice.init_from))["model_config"])
         except (CheckpointError, RunError, KeyError, TypeError):
-            pass  # new_run_config says what is wrong when Train is pressed
-    defaults = TrainConfig()
-    reference = str(corpus.get("reference", ""))
+            pass  # plan_run says what is wrong when Train is pressed
+    reference = choice.corpus
     try:
         characters = 0 if reference.startswith("builtin:") else Path(reference).stat().st_size
     except OSError:
         characters = 0
     return run_budget(
         values,
-        int((train or {}).get("batch_size") or defaults.batch_size),
-        int((train or {}).get("sequence_length") or defaults.sequence_length),
+        choice.train.batch_size,
+        choice.train.sequence_length,
         memory_budget(space.server_settings.worker_memory_mb),
         characters,
     )

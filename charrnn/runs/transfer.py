@@ -29,7 +29,7 @@ from charrnn.core.checkpoint import (
     load_checkpoint,
 )
 from charrnn.core.checkpoint_header import MAX_UPLOAD_HEADER_BYTES, write_model_only
-from charrnn.core.train import TrainConfig
+from charrnn.core.train_config import TrainConfig
 from charrnn.files import DiskFullError, atomic_write_text, is_disk_full
 from charrnn.runs.config import RUN_CONFIG_FILE, RunConfig, read_run_config, write_run_config
 from charrnn.runs.folder import (

@@ -11,7 +11,8 @@ import threading
 import unicodedata
 from typing import TextIO
 
-from charrnn.core.train import Trainer, TrainEvent
+from charrnn.core.train import Trainer
+from charrnn.core.train_config import TrainEvent
 
 BAR_WIDTH = 20
 # Characters that steer a terminal or reorder text: shown as escapes, never printed raw.
