@@ -14,16 +14,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from charrnn.errors import UserError
+
 CHECK_MEMORY_MB = 3072  # address space: Python + RDKit take about 700 MB of it
 CHECK_SECONDS = 180.0
-# The user-error classes a child may raise, by name: raised again here with their message.
-USER_ERRORS = {
-    "CorpusError": ("charrnn.corpora.reading", "CorpusError"),
-    "RunError": ("charrnn.runs.folder", "RunError"),
-    "CheckpointError": ("charrnn.core.checkpoint", "CheckpointError"),
-}
 _CHILD = """
 import importlib, json, os, sys
+from charrnn.errors import UserError
 from charrnn.worker_start import out_of_memory, prepare_worker
 request_path, answer_path = sys.argv[1], sys.argv[2]
 prepare_worker(int(sys.argv[3]), float(sys.argv[4]))
@@ -36,7 +33,7 @@ try:
 except Exception as error:
     if out_of_memory(error):
         answer = {"failed": "memory"}
-    elif type(error).__name__ in request["user_errors"]:
+    elif isinstance(error, UserError):
         answer = {"error": type(error).__name__, "message": str(error)}
     else:
         answer = {"failed": "bug", "message": f"{type(error).__name__}: {error}"}
@@ -62,13 +59,14 @@ def call(
 ):
     """``module:function(**arguments)`` in a child process; its JSON-able result.
 
-    A user error the function raises (USER_ERRORS) is raised again here with its message;
+    A user error the function raises (a UserError) is raised again here, of the same class
+    where this process knows it, with its message;
     a bug in it is a RuntimeError; running out of memory or time, or dying, is ChildFailed.
     """
     with tempfile.TemporaryDirectory(prefix="charrnn-check-") as folder:
         request, answer = Path(folder) / "request.json", Path(folder) / "answer.json"
         request.write_text(
-            json.dumps({"target": target, "arguments": arguments, "user_errors": [*USER_ERRORS]}),
+            json.dumps({"target": target, "arguments": arguments}),
             encoding="utf-8",
         )
         package_root = str(Path(__file__).resolve().parent.parent)
@@ -95,9 +93,21 @@ def call(
             raise ChildFailed("memory" if memory else "crash", detail) from None
     if "result" in reply:
         return reply["result"]
-    if reply.get("error") in USER_ERRORS:
-        module, name = USER_ERRORS[reply["error"]]
-        raise getattr(__import__(module, fromlist=[name]), name)(reply["message"])
+    if "error" in reply:
+        raise _user_error_class(reply["error"])(reply["message"])
     if reply.get("failed") == "memory":
         raise ChildFailed("memory")
     raise RuntimeError(f"{target} failed in its child process: {reply.get('message')}")
+
+
+def _user_error_class(name: str) -> type[UserError]:
+    """The UserError subclass of that name among those this process has imported (the caller
+    has imported the errors it expects), else UserError itself."""
+    found, classes = UserError, [UserError]
+    while classes:
+        error_class = classes.pop()
+        if error_class.__name__ == name:
+            found = error_class
+            break
+        classes.extend(error_class.__subclasses__())
+    return found
