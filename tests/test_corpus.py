@@ -1,5 +1,5 @@
-"""Tests for charrnn.corpora.reading: every format, every user error, downloads (Tiny
-Shakespeare too).
+"""Tests for charrnn.corpora.reading, decoding and tables: every format, every user error,
+downloads (Tiny Shakespeare too).
 
 Fixtures are made here (tmp_path, a local HTTP server); nothing leaves this machine.
 """
@@ -26,10 +26,10 @@ from charrnn.corpora.reading import (
     Corpus,
     CorpusError,
     InvalidLine,
-    csv_columns,
     download_corpus,
     read_corpus,
 )
+from charrnn.corpora.tables import csv_columns
 
 SMI = b"CCO ethanol\n\nc1ccccc1 benzene\nC1CC broken-ring\nCC(=O)O acetic\n"
 

@@ -9,7 +9,8 @@ import gzip
 import pytest
 
 from charrnn.corpora.builtins import is_downloaded
-from charrnn.corpora.reading import CorpusError, read_corpus, smiles_column_guess, stored_filename
+from charrnn.corpora.reading import CorpusError, read_corpus, stored_filename
+from charrnn.corpora.tables import smiles_column_guess
 
 
 def test_the_smiles_column_is_found_by_its_name():

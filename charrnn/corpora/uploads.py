@@ -8,14 +8,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from charrnn.corpora.reading import (
-    Corpus,
-    CorpusError,
-    InvalidLine,
-    csv_columns,
-    read_corpus,
-    smiles_column_guess,
-)
+from charrnn.corpora.reading import Corpus, CorpusError, InvalidLine, read_corpus
+from charrnn.corpora.tables import csv_columns, smiles_column_guess
 
 
 @dataclass(frozen=True)
