@@ -4,11 +4,14 @@ stopped (optimizer, random states, carried hidden state, data order, averaging).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, TypeVar
 
 import torch
 
+from charrnn.core.averaging import WeightAverage
 from charrnn.core.batches import TrainingData
 from charrnn.core.checkpoint import (
     CheckpointError,
@@ -17,13 +20,42 @@ from charrnn.core.checkpoint import (
     restore_optimizer,
 )
 from charrnn.core.checkpoint import save_checkpoint as write_checkpoint
-from charrnn.core.train_config import TrainConfig
-
-if TYPE_CHECKING:
-    from charrnn.core.train import Trainer
+from charrnn.core.model import CharRNN
+from charrnn.core.train_config import TrainConfig, TrainEvent
 
 
-def save_training_checkpoint(trainer: Trainer) -> None:
+class TrainingRun(Protocol):
+    """What a checkpoint saves of a trainer and sets again on resuming (core/train.py's
+    Trainer is one; named here so this module needs nothing from train.py)."""
+
+    data: TrainingData
+    config: TrainConfig
+    model: CharRNN
+    optimizer: torch.optim.Optimizer
+    average: WeightAverage | None
+    generator: torch.Generator
+    device: torch.device
+    run_dir: Path | None
+    run_info: dict
+    state: Any  # the carried hidden state (text): a tensor, a tuple of them, or None
+    step: int
+    elapsed: float
+    epoch: int
+    base_learning_rate: float
+    offsets: dict
+    epoch_batches: list[list[int]]
+
+    def averaged(self) -> AbstractContextManager[Any]: ...
+
+    def event(self, kind: str, **values: Any) -> TrainEvent: ...
+
+    def emit(self, event: TrainEvent) -> None: ...
+
+
+Run = TypeVar("Run", bound=TrainingRun)
+
+
+def save_training_checkpoint(trainer: TrainingRun) -> None:
     """Write the trainer's checkpoint into its run folder (the averaged model, when averaging,
     with the training weights beside it)."""
     tensors, param_groups = optimizer_tensors(trainer.optimizer)
@@ -53,8 +85,8 @@ def save_training_checkpoint(trainer: Trainer) -> None:
 
 
 def resume_training(
-    cls: type[Trainer], run_dir: Path, data: TrainingData, config: TrainConfig | None, **kwargs
-) -> Trainer:
+    cls: Callable[..., Run], run_dir: Path, data: TrainingData, config: TrainConfig | None, **kwargs
+) -> Run:
     """A ``cls`` trainer continuing the run in ``run_dir`` exactly where it stopped."""
     checkpoint = load_checkpoint(run_dir)
     info = checkpoint.info
