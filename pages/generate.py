@@ -15,15 +15,9 @@ import streamlit as st
 from app import ui
 from charrnn.chem.drawing import grid_svg
 from charrnn.chem.smiles import canonical_set, smiles_problem
-from charrnn.core.sample import (
-    CHART_BUDGET,
-    SampleConfig,
-    bounded_config,
-    next_token_probabilities,
-    prompt_problem,
-    sample,
-    shaping_sentence,
-)
+from charrnn.core.next_token import next_token_probabilities, shaping_sentence
+from charrnn.core.sample import SampleConfig, sample
+from charrnn.core.sampling_budget import CHART_BUDGET, bounded_config, prompt_problem
 from charrnn.errors import UserError
 from charrnn.runs import gallery
 from charrnn.runs.folder import RunStatus, has_model, read_generated, save_generated

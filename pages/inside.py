@@ -15,7 +15,8 @@ import streamlit as st
 from app import ui
 from charrnn.core import inside
 from charrnn.core.detectors import detectors
-from charrnn.core.sample import SampleConfig, bounded_config, sample
+from charrnn.core.sample import SampleConfig, sample
+from charrnn.core.sampling_budget import bounded_config
 from charrnn.errors import UserError
 from charrnn.runs.config import load_corpus, read_run_config
 from charrnn.runs.folder import has_model

@@ -10,10 +10,10 @@ import pytest
 
 from charrnn.core import inside
 from charrnn.core.model import ModelConfig
-from charrnn.core.sample import (
+from charrnn.core.sample import SampleConfig
+from charrnn.core.sampling_budget import (
     CHART_BUDGET,
     WORK_BUDGET,
-    SampleConfig,
     SamplingTooBigError,
     bounded_config,
     model_parameters,
@@ -73,7 +73,7 @@ def test_a_trace_keeps_fewer_positions_for_a_huge_vocabulary():
 
 
 def test_the_generate_page_says_when_a_big_model_writes_shorter_samples(monkeypatch, tmp_path):
-    from charrnn.core import sample as sampling
+    from charrnn.core import sampling_budget
     from charrnn.runs.workspace import Workspace, new_workspace
     from tests.test_app_generate import TEXT_CORPUS, finished_run, open_page
 
@@ -81,7 +81,7 @@ def test_the_generate_page_says_when_a_big_model_writes_shorter_samples(monkeypa
     space = Workspace(new_workspace(home), home)
     reference = space.save_corpus(TEXT_CORPUS, "markup.txt", 10**6)
     run_id = finished_run(space, "tiny text", reference, "text", 20)
-    monkeypatch.setattr(sampling, "model_parameters", lambda model: model_parameters(BIG))
+    monkeypatch.setattr(sampling_budget, "model_parameters", lambda model: model_parameters(BIG))
     at = open_page(monkeypatch, home, space.token, run_id)
     assert "The chart appears for a shorter prompt" not in " ".join(i.value for i in at.info)
     at.slider(key="generate_length_text").set_value(2000).run()

@@ -1,6 +1,7 @@
 """Tests for charrnn.core.sample: greedy, top-k, top-p, prompts, end tokens and log-likelihoods.
 
-The models are tiny and briefly trained (shared fixtures in conftest.py).
+The "why these characters?" helpers (core/next_token.py) too. The models are tiny and
+briefly trained (shared fixtures in conftest.py).
 """
 
 from __future__ import annotations
@@ -12,16 +13,8 @@ import math
 import pytest
 import torch
 
-from charrnn.core.sample import (
-    SampleConfig,
-    banned_tokens,
-    filter_logits,
-    next_token_probabilities,
-    prompt_ids,
-    readable_token,
-    sample,
-    shaping_sentence,
-)
+from charrnn.core.next_token import next_token_probabilities, readable_token, shaping_sentence
+from charrnn.core.sample import SampleConfig, banned_tokens, filter_logits, prompt_ids, sample
 from charrnn.core.tokens import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UnknownCharacterError
 
 

@@ -14,7 +14,8 @@ from charrnn.core.batches import CorpusTooShortError, prepare_data
 from charrnn.core.checkpoint import CheckpointError
 from charrnn.core.inside import InsideError
 from charrnn.core.model import ModelConfig
-from charrnn.core.sample import SampleConfig, SamplingTooBigError
+from charrnn.core.sample import SampleConfig
+from charrnn.core.sampling_budget import SamplingTooBigError
 from charrnn.core.tokens import UnknownCharacterError
 from charrnn.core.train import TrainConfig
 from charrnn.corpora.reading import CorpusError

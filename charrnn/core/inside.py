@@ -17,7 +17,8 @@ from torch import nn
 
 from charrnn.core.detectors import Detector
 from charrnn.core.model import CharRNN, ModelConfig
-from charrnn.core.sample import lean, readable_token
+from charrnn.core.next_token import readable_token
+from charrnn.core.sample import lean
 from charrnn.core.tokens import BOS, BOS_ID, EOS_ID, Vocabulary, tokenize
 from charrnn.errors import UserError
 

@@ -1,22 +1,19 @@
 """Sampling: many samples at once, with temperature, top-k, top-p, a prompt and a stop token.
 
 Each sample carries its log-likelihood under the model (temperature 1, no truncation).
-In the web process, requests are first fitted to a work budget (``bounded_config``).
+In the web process, requests are first fitted to a work budget (sampling_budget.py).
 """
 
 from __future__ import annotations
 
 import functools
-import math
-import unicodedata
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 
 import torch
 
 from charrnn.core.model import CharRNN, State, use_bfloat16
-from charrnn.core.tokens import BOS_ID, EOS, EOS_ID, PAD_ID, Vocabulary
-from charrnn.errors import SettingsError, UserError
-from charrnn.limits import parameter_count
+from charrnn.core.tokens import BOS_ID, EOS_ID, PAD_ID, Vocabulary
+from charrnn.errors import SettingsError
 
 
 @dataclass(frozen=True)
@@ -45,76 +42,6 @@ class SampleConfig:
     def from_json(cls, data: dict) -> SampleConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
-
-
-# ----- the web process's work budget -------------------------------------------------------
-# Work is counted in parameter-steps: one step of a batch costs about as much as
-# BATCH_EQUIVALENT more samples in it (reading the weights dominates), and a prompt token
-# about a tenth of a step (read in one pass). Measured on a 2-core server: 300 steps of a
-# 13.8M-parameter LSTM took 3.5 s with 1 sample and 6.9 s with 100.
-BATCH_EQUIVALENT = 100
-PROMPT_TOKEN = 10  # parameter-steps per parameter for each prompt token
-WORK_BUDGET = 2e11  # parameter-steps for one request: 2-4 s on that server
-CHART_BUDGET = WORK_BUDGET / 10  # redrawn on every rerun of the Generate page
-SHORTEST = 10  # a sample trimmed below this length is refused instead
-
-
-class SamplingTooBigError(UserError, ValueError):
-    """This model is too big to write that much in the web server; the message says why."""
-
-
-def model_parameters(model: CharRNN) -> int:
-    """The model's parameter count, from its description (limits.parameter_count)."""
-    config = model.config
-    return parameter_count(
-        config.cell, config.vocab_size, config.embedding_size, config.hidden_size, config.layers
-    )
-
-
-def sampling_work(parameters: int, num_samples: int, length: int, prompt_tokens: int = 0) -> float:
-    """Parameter-steps to read a prompt and write ``num_samples`` samples of ``length``."""
-    steps = length * (num_samples + BATCH_EQUIVALENT) + prompt_tokens * PROMPT_TOKEN
-    return float(parameters) * steps
-
-
-def prompt_problem(
-    model: CharRNN, vocabulary: Vocabulary, prompt: str, budget: float = WORK_BUDGET
-) -> str | None:
-    """Why reading this prompt with this model is too much work here, or None."""
-    parameters, tokens = model_parameters(model), len(prompt_ids(vocabulary, prompt))
-    if sampling_work(parameters, 0, 0, tokens) <= budget:
-        return None
-    most = int(budget / (parameters * PROMPT_TOKEN))
-    return (
-        f"This model is large ({parameters:,} parameters), so the server reads prompts of "
-        f"at most {most:,} characters with it. Shorten the prompt."
-    )
-
-
-def bounded_config(
-    model: CharRNN, vocabulary: Vocabulary, config: SampleConfig, budget: float = WORK_BUDGET
-) -> tuple[SampleConfig, str | None]:
-    """``config`` fitted to the web process's work budget: samples shortened if need be,
-    with a sentence saying so (else None). SamplingTooBigError when even short ones would
-    not fit; UnknownCharacterError for a prompt the model cannot read."""
-    parameters, tokens = model_parameters(model), len(prompt_ids(vocabulary, config.prompt))
-    if sampling_work(parameters, config.num_samples, config.max_length, tokens) <= budget:
-        return config, None
-    left = budget / parameters - tokens * PROMPT_TOKEN
-    length = math.floor(left / (config.num_samples + BATCH_EQUIVALENT))
-    if length < SHORTEST:
-        problem = prompt_problem(model, vocabulary, config.prompt, budget)
-        raise SamplingTooBigError(
-            problem
-            or f"This model is large ({parameters:,} parameters): writing "
-            f"{config.num_samples} sample{'s' if config.num_samples != 1 else ''} with it is "
-            "too much work for the shared server. Ask for fewer samples."
-        )
-    note = (
-        f"This model is large ({parameters:,} parameters), so on the shared server each "
-        f"sample is at most {length:,} long here (shortened from {config.max_length:,})."
-    )
-    return replace(config, max_length=length), note
 
 
 @dataclass(frozen=True)
@@ -254,82 +181,3 @@ def sample(
             generated.cpu(), lengths.cpu(), likelihood.cpu(), finished.cpu(), strict=True
         )
     ]
-
-
-# ----- what the sampler is about to do (the app's "why these characters?" panel) ---------
-READABLE_TOKENS = {"\n": "⏎ newline", " ": "␣ space", "\t": "⇥ tab", EOS: "⏹ end"}
-
-
-def readable_token(token: str) -> str:
-    """A token as a person can read it on screen: "⏎ newline", "␣ space", "⏹ end", ..."""
-    if token in READABLE_TOKENS:
-        return READABLE_TOKENS[token]
-    if len(token) == 1 and unicodedata.category(token) in ("Cc", "Cf", "Cs", "Zl", "Zp", "Zs"):
-        return repr(token)[1:-1] if token.isascii() else f"U+{ord(token):04X}"
-    return token
-
-
-@lean
-@torch.inference_mode()
-def next_token_probabilities(
-    model: CharRNN,
-    vocabulary: Vocabulary,
-    prompt: str,
-    temperature: float,
-    top_k: int,
-    top_p: float,
-    limit: int = 15,
-    precision: str = "auto",
-) -> list[tuple[str, float, float]]:
-    """The likeliest next tokens after ``prompt``: (readable token, raw, shaped) probability.
-
-    Raw is what the model learned (temperature 1, nothing cut off); shaped is what `sample`
-    draws from with these settings. Tokens a sample may never contain are left out; the
-    list is sorted by shaped, then raw probability, and holds at most ``limit`` tokens.
-    UnknownCharacterError when the prompt has characters the model never saw.
-    """
-    SampleConfig(temperature=temperature, top_k=top_k, top_p=top_p)  # the same checks
-    model.eval()
-    device = next(model.parameters()).device
-    autocast = torch.autocast(
-        device.type, dtype=torch.bfloat16, enabled=use_bfloat16(precision, device)
-    )
-    with autocast:
-        logits, _ = model(torch.tensor([prompt_ids(vocabulary, prompt)], device=device))
-    logits = logits[0, -1].float().cpu()
-    banned = banned_tokens(vocabulary)
-    logits[banned] = float("-inf")
-    raw = logits.softmax(-1).tolist()
-    shaped = shaped_probabilities(logits, temperature, top_k, top_p).tolist()
-    allowed = [i for i in range(vocabulary.size) if i not in banned]
-    allowed.sort(key=lambda i: (shaped[i], raw[i]), reverse=True)
-    return [
-        (readable_token(vocabulary.tokens[i]), raw[i], shaped[i]) for i in allowed[: max(limit, 0)]
-    ]
-
-
-def shaping_sentence(temperature: float, top_k: int, top_p: float, unit: str = "character") -> str:
-    """One or two sentences for people: what these settings do to the next-token chances."""
-    if temperature == 0:
-        return (
-            f"At temperature 0 the likeliest {unit} always wins (all the chance goes to it), "
-            "so the same prompt always gives the same text."
-        )
-    if temperature < 1:
-        sentence = (
-            f"At temperature {temperature:g} the likeliest {unit}s get even likelier and the "
-            "rare ones fade: safer text, but more repetitive."
-        )
-    elif temperature == 1:
-        sentence = f"At temperature 1 each {unit} is drawn just as often as the model expects it."
-    else:
-        sentence = (
-            f"At temperature {temperature:g} the other {unit}s catch up with the likeliest: "
-            "more surprising text, and messier."
-        )
-    cuts = [f"top-k keeps only the {top_k} likeliest"] if top_k else []
-    if top_p < 1:
-        cuts.append(f"top-p keeps only the likeliest that together reach {top_p:.0%}")
-    if cuts:
-        sentence += f" Then {' and '.join(cuts)}; the others get no chance at all."
-    return sentence
