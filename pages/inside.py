@@ -1,4 +1,5 @@
-"""Inside: what the network does as it reads, step by step (charrnn.core.inside does the work).
+"""Inside: what the network does as it reads, step by step (charrnn.core.inside and
+hidden_units do the work).
 
 Chances of the next character, the loss of each step, the hidden state, and the units that
 follow something nameable; for the toy pattern, how the state settles into a cycle.
@@ -13,7 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import ui
-from charrnn.core import inside
+from charrnn.core import hidden_units, inside
 from charrnn.core.detectors import detectors
 from charrnn.core.sample import SampleConfig, sample
 from charrnn.core.sampling_budget import bounded_config
@@ -144,7 +145,7 @@ def memory_section(trace: inside.Trace, kind: str) -> None:
         height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="step", yaxis_title="unit"
     )
     st.plotly_chart(heatmap, key="inside_heatmap", config=STATIC)
-    found = inside.interpretable_units(trace, detectors(trace.text, kind), top=10)
+    found = hidden_units.interpretable_units(trace, detectors(trace.text, kind), top=10)
     st.subheader("3. Units that track something")
     if not found.best:
         st.info("This text is too plain for the detectors: pick a longer or more varied one.")
@@ -166,7 +167,7 @@ def memory_section(trace: inside.Trace, kind: str) -> None:
     units = [match.unit for match in found.best]
     strongest_first = list(dict.fromkeys(units))
     unit = st.selectbox("Colour the text by unit", strongest_first, key="inside_unit")
-    st.html(text_html(trace.pieces, values=inside.unit_colours(trace, unit)))
+    st.html(text_html(trace.pieces, values=hidden_units.unit_colours(trace, unit)))
     chosen = st.multiselect("Units over time", units, default=units[:3], key="inside_units")
     lines = go.Figure([go.Scatter(y=trace.hidden[:, u], name=f"unit {u}") for u in chosen])
     lines.update_layout(height=240, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="step")
@@ -174,7 +175,7 @@ def memory_section(trace: inside.Trace, kind: str) -> None:
 
 
 def cycle_section(trace: inside.Trace) -> None:
-    view = inside.cycle_view(trace)
+    view = hidden_units.cycle_view(trace)
     st.subheader("4. A first lesson: the pattern")
     st.caption(
         f"This text repeats every {view.period} characters. Green: the model's best guess "
@@ -221,7 +222,7 @@ if trace.truncated:
     st.caption(f"Only the first {len(trace.inputs)} characters are shown.")
 step_section(trace)
 memory_section(trace, "smiles" if smiles else "text")
-if not smiles and inside.cycle_view(trace).period_agreement >= 0.8:
+if not smiles and hidden_units.cycle_view(trace).period_agreement >= 0.8:
     cycle_section(trace)
 elif not smiles:
     st.caption('Tip: train on "Learn a pattern" (Home) to see a network settle into a cycle.')

@@ -11,17 +11,8 @@ import torch
 from conftest import SMILES_LINES, tiny_config
 
 from charrnn.core.detectors import detectors
-from charrnn.core.inside import (
-    MAX_TRACE_TOKENS,
-    InsideError,
-    Trace,
-    cycle_view,
-    interpretable_units,
-    loss_curve,
-    step_view,
-    trace,
-    unit_colours,
-)
+from charrnn.core.hidden_units import cycle_view, interpretable_units, unit_colours
+from charrnn.core.inside import MAX_TRACE_TOKENS, InsideError, Trace, loss_curve, step_view, trace
 from charrnn.core.model import CharRNN
 from charrnn.core.tokens import UnknownCharacterError, build_vocabulary
 
