@@ -28,14 +28,7 @@ class TrainingRun(Protocol):
     """What a checkpoint saves of a trainer and sets again on resuming (core/train.py's
     Trainer is one; named here so this module needs nothing from train.py)."""
 
-    data: TrainingData
-    config: TrainConfig
-    model: CharRNN
-    optimizer: torch.optim.Optimizer
-    average: WeightAverage | None
-    generator: torch.Generator
-    device: torch.device
-    run_dir: Path | None
+    # Set again on resuming:
     run_info: dict
     state: Any  # the carried hidden state (text): a tensor, a tuple of them, or None
     step: int
@@ -44,6 +37,31 @@ class TrainingRun(Protocol):
     base_learning_rate: float
     offsets: dict
     epoch_batches: list[list[int]]
+
+    # Only read (properties, so that a subclass such as Adam for the optimizer fits):
+    @property
+    def data(self) -> TrainingData: ...
+
+    @property
+    def config(self) -> TrainConfig: ...
+
+    @property
+    def model(self) -> CharRNN: ...
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer: ...
+
+    @property
+    def average(self) -> WeightAverage | None: ...
+
+    @property
+    def generator(self) -> torch.Generator: ...
+
+    @property
+    def device(self) -> torch.device: ...
+
+    @property
+    def run_dir(self) -> Path | None: ...
 
     def averaged(self) -> AbstractContextManager[Any]: ...
 
