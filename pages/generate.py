@@ -26,8 +26,9 @@ from charrnn.core.sample import (
 )
 from charrnn.errors import UserError
 from charrnn.runs import gallery
-from charrnn.runs.folder import RunStatus, has_model, read_generated, save_generated
+from charrnn.runs.folder import has_model, read_generated, save_generated
 from charrnn.runs.report import run_labels
+from charrnn.runs.status import RunStatus
 
 RAW_COLOUR, SHAPED_COLOUR = "#b8bfca", "#e4572e"
 

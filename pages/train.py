@@ -16,7 +16,7 @@ from charrnn.errors import UserError
 from charrnn.limits import MAX_EMBEDDING, MAX_HIDDEN, MAX_LAYERS, budget_text
 from charrnn.runs import report
 from charrnn.runs.config import read_run_config
-from charrnn.runs.folder import ACTIVE, WORKING, RunError, RunStatus, has_model, read_status
+from charrnn.runs.folder import RunError, has_model
 from charrnn.runs.plan import (
     DEFAULT_CHEM_EVERY,
     DEFAULT_STEPS,
@@ -24,6 +24,7 @@ from charrnn.runs.plan import (
     plan_run,
     planned_budget,
 )
+from charrnn.runs.status import ACTIVE, WORKING, RunStatus, read_status
 
 PRESET_LINES = {
     "tiny": "1 layer of 128 memory cells. Learns in a minute or two: spelling and short "

@@ -28,8 +28,8 @@ from charrnn.core.checkpoint import (
     save_checkpoint,
 )
 from charrnn.files import DiskFullError, atomic_write_text
-from charrnn.runs.folder import read_status, update_status
 from charrnn.runs.jobs import JobRunner
+from charrnn.runs.status import read_status, update_status
 from charrnn.runs.transfer import export_run
 from charrnn.runs.worker import train_worker
 from charrnn.runs.workspace import LOCK_FILE, Workspace, mark_interrupted, new_workspace

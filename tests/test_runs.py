@@ -16,9 +16,10 @@ import zipfile
 import pytest
 
 from charrnn.core.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
-from charrnn.runs.folder import FileControl, RunError, read_status, update_status
+from charrnn.runs.folder import FileControl, RunError
 from charrnn.runs.jobs import JobRunner
 from charrnn.runs.plan import new_run_config
+from charrnn.runs.status import read_status, update_status
 from charrnn.runs.transfer import EXPORT_FILES, export_run, import_run
 from charrnn.runs.worker import train_worker
 from charrnn.runs.workspace import LOCK_FILE, Workspace, mark_interrupted, new_workspace

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from test_runs import TOY, finished_run, make_run
 
-from charrnn.runs.folder import RunError, update_status
+from charrnn.runs.folder import RunError
 from charrnn.runs.plan import new_run_config
 from charrnn.runs.settings import MB, ServerSettings, load_settings, threads_per_worker
+from charrnn.runs.status import update_status
 from charrnn.runs.transfer import export_run, import_run
 from charrnn.runs.workspace import (
     LOCK_FILE,

@@ -32,15 +32,9 @@ from charrnn.core.checkpoint_header import MAX_UPLOAD_HEADER_BYTES, write_model_
 from charrnn.core.train_config import TrainConfig
 from charrnn.files import DiskFullError, atomic_write_text, is_disk_full
 from charrnn.runs.config import RUN_CONFIG_FILE, RunConfig, read_run_config, write_run_config
-from charrnn.runs.folder import (
-    METRICS_FILE,
-    RunError,
-    RunStatus,
-    clean_name,
-    has_model,
-    write_status,
-)
+from charrnn.runs.folder import METRICS_FILE, RunError, has_model
 from charrnn.runs.settings import MB
+from charrnn.runs.status import RunStatus, clean_name, write_status
 from charrnn.runs.workspace import TOKEN, Workspace
 
 EXPORT_FILES = (CHECKPOINT_FILE, CHECKPOINT_JSON, RUN_CONFIG_FILE, METRICS_FILE)

@@ -25,25 +25,12 @@ from pathlib import Path
 from charrnn.files import atomic_write_bytes, atomic_write_text
 from charrnn.runs.config import RunConfig, read_run_config, write_run_config
 from charrnn.runs.folder import (
-    ACTIVE,
     CHART_EVENTS,
-    CHECK_ACTIVE,
-    STATUS_FILE,
-    WORKING,
-    CheckStatus,
     Command,
     RunError,
-    RunStatus,
-    clean_name,
     last_event,
-    read_job_status,
     read_metrics,
-    read_status,
     send_control,
-    status_lock,
-    update_job_status,
-    update_status,
-    write_status,
 )
 from charrnn.runs.serverroom import (  # noqa: F401 (ServerFullError: importable from here)
     TOKEN,
@@ -54,6 +41,21 @@ from charrnn.runs.serverroom import (  # noqa: F401 (ServerFullError: importable
 )
 from charrnn.runs.serverroom import walk as _walk
 from charrnn.runs.settings import MB, ServerSettings, load_settings
+from charrnn.runs.status import (
+    ACTIVE,
+    CHECK_ACTIVE,
+    STATUS_FILE,
+    WORKING,
+    CheckStatus,
+    RunStatus,
+    clean_name,
+    read_job_status,
+    read_status,
+    status_lock,
+    update_job_status,
+    update_status,
+    write_status,
+)
 from charrnn.worker_start import process_identity
 
 RUN_ID = re.compile(r"^r-[0-9a-f]{12}$")
