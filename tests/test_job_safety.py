@@ -22,6 +22,7 @@ from test_runs import TOY, make_run, quick_train, wait_for
 from charrnn.core.train_config import TrainConfig
 from charrnn.runs import assessment
 from charrnn.runs.folder import RunError
+from charrnn.runs.housekeeping import mark_interrupted
 from charrnn.runs.jobs import JobRunner
 from charrnn.runs.plan import RunChoice, new_run_config, planned_budget
 from charrnn.runs.settings import ServerSettings
@@ -32,7 +33,7 @@ from charrnn.runs.speeds import (
     corpus_engine_speeds,
 )
 from charrnn.runs.status import read_status, update_status
-from charrnn.runs.workspace import Workspace, mark_interrupted, new_workspace
+from charrnn.runs.workspace import Workspace, new_workspace
 from charrnn.worker_start import memory_message, out_of_memory, process_identity
 
 ROOT = Path(__file__).resolve().parents[1]

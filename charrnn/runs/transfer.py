@@ -91,7 +91,7 @@ def import_run(
     its header (description and tensor shapes, against the server's limits) before any
     tensor is read; a pickle is refused with CheckpointError. Before anything is written,
     the workspace must have room for one more run and for the unpacked files
-    (charrnn.runs.workspace.WorkspaceFullError otherwise). The run keeps the model's weights only.
+    (charrnn.runs.bounds.WorkspaceFullError otherwise). The run keeps the model's weights only.
     """
     if len(data) > max_bytes:
         raise RunError(
