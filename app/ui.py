@@ -15,17 +15,14 @@ import streamlit as st
 from charrnn.core import inside
 from charrnn.core.checkpoint import CHECKPOINT_FILE, OUT_OF_MEMORY, load_checkpoint
 from charrnn.errors import UserError
-from charrnn.runs.folder import ACTIVE, RunError, RunStatus
+from charrnn.runs.folder import RunError
+from charrnn.runs.housekeeping import cleanup_idle_workspaces, mark_interrupted
 from charrnn.runs.jobs import JobRunner
 from charrnn.runs.report import escape_markdown, run_labels
 from charrnn.runs.settings import load_settings, worker_count
+from charrnn.runs.status import ACTIVE, RunStatus
 from charrnn.runs.transfer import clean_import_staging
-from charrnn.runs.workspace import (
-    Workspace,
-    cleanup_idle_workspaces,
-    mark_interrupted,
-    new_token,
-)
+from charrnn.runs.workspace import Workspace, new_token
 
 STATUS_ICONS = {
     RunStatus.QUEUED: "⏳",

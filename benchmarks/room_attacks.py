@@ -157,7 +157,7 @@ def big_model_run(home: Path) -> str:
     from charrnn.core.train_config import TrainConfig
     from charrnn.limits import MAX_PARAMETERS, parameter_count
     from charrnn.runs.config import RunConfig, write_run_config
-    from charrnn.runs.folder import write_status
+    from charrnn.runs.status import write_status
     from charrnn.runs.workspace import Workspace, new_workspace
 
     root = home / "workspaces"

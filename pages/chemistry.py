@@ -18,8 +18,9 @@ from charrnn.core.checkpoint import read_header
 from charrnn.errors import UserError
 from charrnn.runs import assessment
 from charrnn.runs.assessment import AssessmentSettings
-from charrnn.runs.folder import CheckStatus, has_model
+from charrnn.runs.folder import has_model
 from charrnn.runs.report import escape_markdown
+from charrnn.runs.status import CheckStatus
 
 HEADLINE = ("valid", "unique@1000", "novelty", "intdiv1")
 SAMPLE_COUNTS = (100, 300, 1000, 3000, 10000)

@@ -5,25 +5,27 @@ Sliders shape the sampling; the "why" panel shows what temperature, top-k and to
 
 from __future__ import annotations
 
-import html
-import random
-
-import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from app import ui
+from app import ui, why_panel
 from charrnn.chem.drawing import grid_svg
-from charrnn.chem.smiles import canonical_set, smiles_problem
-from charrnn.core.next_token import next_token_probabilities, shaping_sentence
-from charrnn.core.sample import SampleConfig, sample
-from charrnn.core.sampling_budget import CHART_BUDGET, bounded_config, prompt_problem
+from charrnn.core.sample import sample
+from charrnn.core.sampling_budget import bounded_config
 from charrnn.errors import UserError
 from charrnn.runs import gallery
-from charrnn.runs.folder import RunStatus, has_model, read_generated, save_generated
+from charrnn.runs.folder import read_generated, save_generated
+from charrnn.runs.generate_view import (
+    distinct_valid,
+    made_text,
+    molecule_table,
+    sample_config,
+    samples_text,
+    share_text,
+    shared_items,
+)
 from charrnn.runs.report import run_labels
-
-RAW_COLOUR, SHAPED_COLOUR = "#b8bfca", "#e4572e"
+from charrnn.runs.status import RunStatus
+from charrnn.runs.train_view import trained_runs
 
 
 def remember_run(space) -> None:
@@ -32,48 +34,14 @@ def remember_run(space) -> None:
         space.update_choices(run=chosen)
 
 
-def why_chart(rows: list[tuple[str, float, float]]) -> go.Figure:
-    labels = [html.escape(token, quote=False) for token, _, _ in rows]  # plotly reads a little HTML
-    series = (
-        ("what the model learned (temperature 1)", 1, RAW_COLOUR),
-        ("with your settings", 2, SHAPED_COLOUR),
-    )
-    figure = go.Figure(
-        [
-            go.Bar(
-                y=labels,
-                x=[row[column] for row in rows],
-                orientation="h",
-                name=name,
-                marker_color=colour,
-                hovertemplate="%{y}: %{x:.1%}",
-            )
-            for name, column, colour in series
-        ]
-    )
-    figure.update_layout(
-        barmode="group",
-        height=110 + 34 * len(rows),
-        margin=dict(l=10, r=10, t=40, b=10),
-        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0),
-        xaxis=dict(title="probability", range=[0, 1], tickformat=".0%"),
-        yaxis=dict(type="category", autorange="reversed"),
-    )
-    return figure
-
-
 def show_text(samples: list[tuple[str, float]]) -> None:
     st.caption("Log-likelihood: how natural the model finds a sample (closer to 0 = more typical).")
     for number, (text, log_likelihood) in enumerate(samples, start=1):
         st.caption(f"Sample {number} · log-likelihood {log_likelihood:.1f}")
         st.code(text, language=None, wrap_lines=True)
-    everything = "\n\n".join(
-        f"--- sample {n} (log-likelihood {ll:.2f}) ---\n{text}"
-        for n, (text, ll) in enumerate(samples, start=1)
-    )
     st.download_button(
         "Download all samples (.txt)",
-        everything.encode("utf-8"),
+        samples_text(samples).encode("utf-8"),
         file_name="samples.txt",
         mime="text/plain",
         key="generate_download_text",
@@ -82,36 +50,19 @@ def show_text(samples: list[tuple[str, float]]) -> None:
 
 
 def show_molecules(samples: list[tuple[str, float]]) -> None:
-    texts = [text for text, _ in samples]
-    problems = [smiles_problem(text) for text in texts]
-    valid = [text for text, problem in zip(texts, problems, strict=True) if problem is None]
+    table = molecule_table(samples)
+    texts = list(table["SMILES"])
     first, second = st.columns(2)
-    first.metric("Valid molecules", f"{len(valid)} of {len(texts)}")
-    second.metric("Different molecules (among the valid)", len(canonical_set(valid)))
+    first.metric("Valid molecules", f"{int(table['valid'].sum())} of {len(texts)}")
+    second.metric("Different molecules (among the valid)", distinct_valid(table))
     legends = [f"log-likelihood {ll:.1f}" for _, ll in samples]
     st.image(grid_svg(texts, legends=legends, columns=4))  # an <img>: scripts never run
     st.caption(
         "Red cards are strings RDKit cannot read as a molecule. Log-likelihood: how natural "
         "the model finds a molecule (closer to 0 = more typical)."
     )
-    table = pd.DataFrame(
-        {
-            "SMILES": texts,
-            "valid": [problem is None for problem in problems],
-            "reason if invalid": [problem or "" for problem in problems],
-            "log-likelihood": [round(ll, 2) for _, ll in samples],
-        }
-    )
     st.dataframe(table, hide_index=True)
     ui.csv_download("Download the table (.csv)", table, "molecules.csv", "generate_download_csv")
-
-
-def shared_items(made: dict, smiles: bool) -> list[str]:
-    """What "Share with the class" publishes: the first samples, within the gallery's caps."""
-    texts = [text for text, _ in made["samples"]]
-    if smiles:
-        return texts[: gallery.MAX_MOLECULES]
-    return [text[: gallery.MAX_TEXT_CHARACTERS] for text in texts[: gallery.MAX_TEXTS]]
 
 
 def publish(space, run_id: str, run_name: str, smiles: bool) -> None:
@@ -142,14 +93,7 @@ def share(space, made: dict, run_id: str, run_name: str, smiles: bool) -> None:
         st.success("Shared: everyone in the room can see it in the class gallery.")
         st.page_link("pages/gallery.py", label="Open the class gallery", icon=":material/groups:")
         return
-    count, items = len(made["samples"]), shared_items(made, smiles)
-    noun = "molecules" if smiles else "samples"
-    which = f"these {count} {noun}" if len(items) == count else f"the first {len(items)} {noun}"
-    cut = "" if smiles else f" (at most {gallery.MAX_TEXT_CHARACTERS:,} characters each)"
-    st.caption(
-        f"Publish {which}{cut} with your name and this run's name to the class gallery, "
-        "where everyone in the room can see them. You can withdraw them there."
-    )
+    st.caption(share_text(made, smiles))
     st.session_state.setdefault("generate_author", space.choices.get("author", ""))
     with st.form("generate_share_form", border=False):
         st.text_input(
@@ -169,43 +113,8 @@ def share(space, made: dict, run_id: str, run_name: str, smiles: bool) -> None:
         st.error(ui.plain(problem))
 
 
-space = ui.workspace()
-st.title("Generate")
-runs = [run for run in space.runs() if has_model(space.run_dir(run.id))]
-if not runs:
-    st.info(
-        "There is no trained model here yet. Train one first: a minute on the toy pattern "
-        "already gives something to play with, and it shows up here as soon as it has saved."
-    )
-    if st.button("Go to Train", key="generate_go_train", type="primary"):
-        st.switch_page("pages/train.py")
-    st.stop()
-
-ids = [run.id for run in runs]
-labels = run_labels(runs)  # no status icons: a label must not change while the page is open
-current = space.choices.get("run")
-run_id = st.selectbox(
-    "Model",
-    ids,
-    index=ids.index(current) if current in ids else 0,
-    format_func=labels.get,
-    key="generate_run",
-    on_change=remember_run,
-    args=(space,),
-    help="Any of your runs that has saved a trained model.",
-)
-loaded = ui.load_run_model(space, run_id)
-if loaded is None:
-    st.stop()
-model, vocabulary, step = loaded
-run = runs[ids.index(run_id)]
-if run.status not in (RunStatus.FINISHED, RunStatus.STOPPED):
-    st.caption(f"This run is {run.status}: you are using the model it saved at step {step}.")
-
-smiles = vocabulary.line_based
-unit = "symbol" if smiles else "character"
-settings, why = st.columns([1, 1], gap="large")
-with settings:
+def sampling_form(smiles: bool, unit: str) -> dict:
+    """The sampling settings, as sample_config's arguments (seed 0: new samples)."""
     temperature = st.slider(
         "Temperature",
         0.0,
@@ -261,41 +170,63 @@ with settings:
         key="generate_seed",
         help="The same seed with the same settings gives the same samples again.",
     )
+    return dict(
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        prompt=prompt,
+        max_length=length,
+        num_samples=count,
+        seed=seed,
+    )
+
+
+space = ui.workspace()
+st.title("Generate")
+runs = trained_runs(space)
+if not runs:
+    st.info(
+        "There is no trained model here yet. Train one first: a minute on the toy pattern "
+        "already gives something to play with, and it shows up here as soon as it has saved."
+    )
+    if st.button("Go to Train", key="generate_go_train", type="primary"):
+        st.switch_page("pages/train.py")
+    st.stop()
+
+ids = [run.id for run in runs]
+labels = run_labels(runs)  # no status icons: a label must not change while the page is open
+current = space.choices.get("run")
+run_id = st.selectbox(
+    "Model",
+    ids,
+    index=ids.index(current) if current in ids else 0,
+    format_func=labels.get,
+    key="generate_run",
+    on_change=remember_run,
+    args=(space,),
+    help="Any of your runs that has saved a trained model.",
+)
+loaded = ui.load_run_model(space, run_id)
+if loaded is None:
+    st.stop()
+model, vocabulary, step = loaded
+run = runs[ids.index(run_id)]
+if run.status not in (RunStatus.FINISHED, RunStatus.STOPPED):
+    st.caption(f"This run is {run.status}: you are using the model it saved at step {step}.")
+
+smiles = vocabulary.line_based
+unit = "symbol" if smiles else "character"
+settings, why = st.columns([1, 1], gap="large")
+with settings:
+    chosen = sampling_form(smiles, unit)
 
 with why, st.expander("Why these characters? (what temperature does)", expanded=True):
-    too_long, rows = None, []
-    try:
-        too_long = prompt_problem(model, vocabulary, prompt, CHART_BUDGET)  # on every rerun
-        rows = (
-            []
-            if too_long
-            else next_token_probabilities(model, vocabulary, prompt, temperature, top_k, top_p)
-        )
-    except UserError:  # e.g. an unknown character: Generate explains it
-        st.info(f"The chart appears when the prompt only has {unit}s the model knows.")
-    if too_long:
-        st.info(f"The chart appears for a shorter prompt. {too_long}")
-    elif rows:
-        where = "after your prompt" if prompt else "at the start"
-        st.caption(
-            f"The {len(rows)} likeliest next {unit}s {where}, before and after your settings."
-        )
-        st.plotly_chart(why_chart(rows), key="generate_why_chart", config={"displayModeBar": False})
-        st.caption(shaping_sentence(temperature, top_k, top_p, unit))
+    why_panel.show(model, vocabulary, chosen, unit)
 
 made = read_generated(space.run_dir(run_id))  # kept in the run folder: a refresh finds them
 if st.button("Generate", key="generate_button", type="primary"):
-    used_seed = int(seed) or random.randrange(1, 2**31)
     try:
-        config = SampleConfig(
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            prompt=prompt,
-            max_length=length,
-            num_samples=count,
-            seed=used_seed,
-        )
+        config = sample_config(**chosen)
         config, trimmed = bounded_config(model, vocabulary, config)  # the server is shared
         if trimmed:
             st.info(trimmed)
@@ -305,7 +236,7 @@ if st.button("Generate", key="generate_button", type="primary"):
         st.error(ui.plain(str(error)))  # the last samples below stay
     else:
         samples = [(result.text, result.log_likelihood) for result in results]
-        made = {"seed": used_seed, "samples": samples, "step": step}
+        made = {"seed": config.seed, "samples": samples, "step": step}
         try:
             made = save_generated(space.run_dir(run_id), **made)
         except OSError as error:  # e.g. DiskFullError: its strerror is for people
@@ -314,8 +245,7 @@ if st.button("Generate", key="generate_button", type="primary"):
 
 if made:
     st.subheader("Molecules" if smiles else "Samples")
-    made_at = f" by the model of step {made['step']:,}" if made.get("step") is not None else ""
-    st.caption(f"Made with seed {made['seed']}{made_at}: enter the seed above to get these again.")
+    st.caption(made_text(made))
     (show_molecules if smiles else show_text)(made["samples"])
     if not made.get("unsaved"):
         share(space, made, run_id, run.name, smiles)

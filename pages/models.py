@@ -17,8 +17,9 @@ import streamlit as st
 from app import ui
 from charrnn.corpora.builtins import builtin_corpora
 from charrnn.errors import UserError
-from charrnn.runs.folder import ACTIVE, WORKING, RunStatus, has_model
+from charrnn.runs.folder import has_model
 from charrnn.runs.report import compare_frame, escape_markdown, run_labels
+from charrnn.runs.status import ACTIVE, WORKING, RunStatus
 from charrnn.runs.transfer import IMPORTED_PREFIX, export_run, import_run
 
 TABLE_REFRESH_SECONDS = 3.0  # while a run is queued, training or paused

@@ -8,21 +8,31 @@ from __future__ import annotations
 import streamlit as st
 
 from app import engines as engine_parts
-from app import ui
-from charrnn.core.model import CELLS, DEFAULT_PRESET, PRESETS
-from charrnn.core.numpy_train import ADAGRAD_LEARNING_RATE
+from app import train_form, ui
+from charrnn.core.model import DEFAULT_PRESET, PRESETS
 from charrnn.core.train_config import TrainConfig
 from charrnn.errors import UserError
-from charrnn.limits import MAX_EMBEDDING, MAX_HIDDEN, MAX_LAYERS, budget_text
+from charrnn.limits import budget_text
 from charrnn.runs import report
 from charrnn.runs.config import read_run_config
-from charrnn.runs.folder import ACTIVE, WORKING, RunError, RunStatus, has_model, read_status
+from charrnn.runs.folder import RunError
 from charrnn.runs.plan import (
     DEFAULT_CHEM_EVERY,
     DEFAULT_STEPS,
     RunChoice,
     plan_run,
     planned_budget,
+)
+from charrnn.runs.status import ACTIVE, RunStatus, read_status
+from charrnn.runs.train_view import (
+    REFRESH_SECONDS,
+    default_run_name,
+    fine_tune_sources,
+    progress_text,
+    queue_text,
+    resume_label,
+    status_text,
+    time_cap_text,
 )
 
 PRESET_LINES = {
@@ -32,38 +42,6 @@ PRESET_LINES = {
     "medium": "3 layers of 512. About half an hour on a laptop: the best results, for "
     "large corpora.",
 }
-# Seconds between redraws of the current run, by status (none: it no longer changes). A
-# queued run changes slowly; in a workshop most runs wait, and each redraw costs the server.
-REFRESH_SECONDS = {RunStatus.RUNNING: 1.0, RunStatus.PAUSED: 2.0, RunStatus.QUEUED: 3.0}
-STATUS_TEXT = {
-    RunStatus.QUEUED: "Waiting to start",
-    RunStatus.RUNNING: "Training",
-    RunStatus.PAUSED: "Paused: the model is saved. Press Resume to go on.",
-    RunStatus.FINISHED: "Finished",
-    RunStatus.STOPPED: "Stopped: the model is saved.",
-    RunStatus.FAILED: "Failed",
-    RunStatus.INTERRUPTED: "Interrupted: the server restarted while this run was training.",
-}
-
-NUMBERS = (  # (settings, field, label, lowest, highest, step, help)
-    ("model", "layers", "Layers", 1, MAX_LAYERS, 1, "Layers of memory cells stacked up."),
-    ("model", "hidden_size", "Hidden size", 8, MAX_HIDDEN, 32, "How many numbers it remembers."),
-    ("model", "embedding_size", "Embedding size", 4, MAX_EMBEDDING, 16, "Numbers per character."),
-    ("model", "dropout", "Dropout", 0.0, 0.8, 0.05, "Ignores some numbers: less memorising."),
-    ("train", "sequence_length", "Sequence length", 8, 512, 8, "Characters read per lesson."),
-    ("train", "batch_size", "Batch size", 1, 512, 8, "Lessons learned from at once."),
-    ("train", "learning_rate", "Learning rate", 1e-5, 1.0, 1e-4, "Size of each correction."),
-    (
-        "train",
-        "weight_decay",
-        "Weight decay",
-        0.0,
-        1.0,
-        0.05,
-        "Shrinks the numbers a little at "
-        "each step: less memorising (AdamW). Helps long runs on small corpora.",
-    ),
-)
 space = ui.workspace()
 runner = ui.job_runner()
 st.title("Train a model")
@@ -83,44 +61,13 @@ def settings_form(corpus: dict, busy: bool) -> None:
         captions=[PRESET_LINES.get(name, "") for name in presets],
         key="train_preset",
     )
-    base, defaults = PRESETS[preset], TrainConfig()
-    model: dict = {}
-    numbers: dict = {}  # the training settings' fields, read into a TrainConfig below
+    base = PRESETS[preset]
     with st.expander("Advanced settings"):
-        finished = [run for run in space.runs() if has_model(space.run_dir(run.id))]
-        names = {run.id: run.name for run in finished}
-        init_from = st.selectbox(
-            "Start from",
-            [None, *names],
-            format_func=lambda i: "A new, untrained model" if i is None else f"Model: {names[i]}",
-            help="Fine-tuning: continue training one of your models on this corpus.",
-            key="train_init_from",
-        )
-        if init_from:
-            st.caption("The model keeps the size it has: the size settings are not used.")
+        names = fine_tune_sources(space)
+        init_from = start_from(names)
         engine = engine_parts.engine_choice(corpus, preset, base) if not init_from else "torch"
         left, middle, right = st.columns(3)
-        model["cell"] = left.selectbox(
-            "Cell type",
-            CELLS,
-            index=CELLS.index(base["cell"]),
-            format_func=str.upper,
-            help="LSTM and GRU remember longer than the plain RNN.",
-            key=f"train_cell_{preset}",
-        )
-        columns = [middle, right, left, middle, right, left, middle, right]
-        for column, (group, field, label, low, high, step, help) in zip(
-            columns, NUMBERS, strict=True
-        ):
-            value = type(low)(base[field] if group == "model" else getattr(defaults, field))
-            key = f"train_{field}_{preset}" if group == "model" else f"train_{field}"
-            if field == "learning_rate" and engine == "numpy":
-                value, key = ADAGRAD_LEARNING_RATE, "train_learning_rate_numpy"
-            number_format = "%.4f" if field == "learning_rate" else None
-            settings = model if group == "model" else numbers
-            settings[field] = column.number_input(
-                label, low, high, value, step, number_format, key=key, help=help
-            )
+        model, numbers = train_form.size_numbers(preset, engine, (left, middle, right))
         train = training_limits(right, preset, smiles, numbers)
     choice = RunChoice(
         corpus=str(corpus.get("reference", "")),
@@ -132,12 +79,10 @@ def settings_form(corpus: dict, busy: bool) -> None:
         engine=engine,
         init_from=init_from,
     )
-    default_name = f"{preset.capitalize()} model on {corpus['name']}"
-    if init_from:
-        default_name = f"{names[init_from]}, fine-tuned on {corpus['name']}"
+    default_name = default_run_name(preset, corpus["name"], names[init_from] if init_from else None)
     name = st.text_input("Name of the run", placeholder=default_name, key="train_run_name")
     budget = planned_budget(space, choice)
-    st.caption(budget_text(budget) + time_cap_text())
+    st.caption(budget_text(budget) + time_cap_text(space.server_settings.job_minutes))
     if budget.problem:
         st.warning(budget.problem, icon=":material/memory:")
     if busy:
@@ -159,6 +104,20 @@ def settings_form(corpus: dict, busy: bool) -> None:
             st.error(str(error))
         else:
             st.rerun()  # the sidebar, drawn before the run existed, names it too
+
+
+def start_from(names: dict[str, str]) -> str | None:
+    """The "Start from" choice: a new model, or one of the runs to fine-tune (its id)."""
+    init_from = st.selectbox(
+        "Start from",
+        [None, *names],
+        format_func=lambda i: "A new, untrained model" if i is None else f"Model: {names[i]}",
+        help="Fine-tuning: continue training one of your models on this corpus.",
+        key="train_init_from",
+    )
+    if init_from:
+        st.caption("The model keeps the size it has: the size settings are not used.")
+    return init_from
 
 
 def training_limits(column, preset: str, smiles: bool, numbers: dict) -> TrainConfig:
@@ -192,16 +151,6 @@ def training_limits(column, preset: str, smiles: bool, numbers: dict) -> TrainCo
         help="Samples molecules now and then and counts how many are valid, unique and new.",
     )
     return TrainConfig(**numbers, **limits, augment=augment, chem_every=chem_every)
-
-
-def time_cap_text() -> str:
-    minutes = space.server_settings.job_minutes
-    if not minutes:
-        return ""
-    return (
-        f" Each run trains for at most {minutes:g} minutes at a time on this server; "
-        "a stopped run can continue."
-    )
 
 
 def controls(run, folder) -> None:
@@ -277,14 +226,11 @@ def live_run(run_id: str, was: str) -> None:
     if REFRESH_SECONDS.get(run.status) != REFRESH_SECONDS.get(was):
         st.rerun()  # e.g. started, finished or failed: redraw at the new pace (or none)
     st.subheader(f"{ui.STATUS_ICONS.get(run.status, '')} {report.escape_markdown(run.name)}")
-    st.caption(STATUS_TEXT.get(run.status, run.status))
+    st.caption(status_text(run.status))
     events = space.metrics(run_id)
     now = report.latest_progress(events)
     if run.status == RunStatus.QUEUED:
-        place, wait = runner.position(folder), runner.expected_wait(folder)
-        about = f", about {report.duration(wait)}" if wait else ""
-        waiting = f"Waiting for a free worker: number {place} in the queue{about}."
-        st.info(waiting if place else "Starting...")
+        st.info(queue_text(runner.position(folder), runner.expected_wait(folder)))
     elif run.status in (RunStatus.FAILED, RunStatus.INTERRUPTED, RunStatus.STOPPED):
         note = read_status(folder).get("note")
         if note:
@@ -292,12 +238,7 @@ def live_run(run_id: str, was: str) -> None:
         if run.status == RunStatus.FAILED:
             reason = report.escape_markdown(run.error or "unknown")
             st.error(f"Training stopped because of a problem: {reason}")
-        label = (
-            "Continue training"
-            if run.status == RunStatus.STOPPED
-            else "Resume from last checkpoint"
-        )
-        if st.button(label, key="train_resume_run", icon=":material/replay:"):
+        if st.button(resume_label(run.status), key="train_resume_run", icon=":material/replay:"):
             runner.submit(folder)
             st.rerun()
     elif run.status == RunStatus.FINISHED:
@@ -305,14 +246,8 @@ def live_run(run_id: str, was: str) -> None:
         if st.button("Generate with this model", key="train_to_generate", type="primary"):
             st.switch_page("pages/generate.py")
     if events:
-        text = f"Step {now.step:,}" + (f" of {now.total_steps:,}" if now.total_steps else "")
-        if run.status in WORKING and now.eta is not None:
-            text += f" · about {report.duration(now.eta)} left"
-        if now.tokens_per_second:
-            smiles = read_run_config(folder).corpus_kind == "smiles"
-            unit = "SMILES tokens" if smiles else "characters"
-            text += f" · {now.tokens_per_second:,.0f} {unit} per second"
-        st.progress(now.fraction, text=text)
+        smiles = bool(now.tokens_per_second) and read_run_config(folder).corpus_kind == "smiles"
+        st.progress(now.fraction, text=progress_text(now, run.status, smiles))
     if run.status in ACTIVE:
         controls(run, folder)
     charts(events)

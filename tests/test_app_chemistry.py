@@ -16,7 +16,8 @@ from test_app_generate import SMILES_CORPUS, TEXT_CORPUS, finished_run
 
 from charrnn.runs import assessment
 from charrnn.runs.assessment import AssessmentSettings
-from charrnn.runs.workspace import Workspace, mark_interrupted, new_workspace
+from charrnn.runs.housekeeping import mark_interrupted
+from charrnn.runs.workspace import Workspace, new_workspace
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,10 @@ from app import ui
 from charrnn.core.model import ModelConfig
 from charrnn.runs import gallery, instructor, login
 from charrnn.runs.config import RunConfig, corpus_fingerprint, load_corpus
-from charrnn.runs.folder import last_event, read_status
+from charrnn.runs.folder import last_event
 from charrnn.runs.jobs import JobRunner
 from charrnn.runs.plan import new_run_config
+from charrnn.runs.status import read_status
 from charrnn.runs.worker import train_worker
 from charrnn.runs.workspace import Workspace, new_workspace
 

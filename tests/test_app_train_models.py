@@ -20,8 +20,8 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from charrnn.core.checkpoint import CHECKPOINT_FILE
-from charrnn.runs.folder import update_status
 from charrnn.runs.plan import new_run_config
+from charrnn.runs.status import update_status
 from charrnn.runs.transfer import EXPORT_FILES, export_run
 from charrnn.runs.worker import train_worker
 from charrnn.runs.workspace import Workspace

@@ -30,10 +30,11 @@ from streamlit.testing.v1 import AppTest
 
 import charrnn.corpora.uploads as uploads_module
 from charrnn.core.checkpoint import CHECKPOINT_FILE, load_checkpoint, read_header
+from charrnn.runs.bounds import LOCK_FILE
 from charrnn.runs.plan import new_run_config
 from charrnn.runs.transfer import export_run, import_run
 from charrnn.runs.worker import train_worker
-from charrnn.runs.workspace import LOCK_FILE, Workspace, new_workspace
+from charrnn.runs.workspace import Workspace, new_workspace
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 STEPS = 20

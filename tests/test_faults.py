@@ -28,11 +28,13 @@ from charrnn.core.checkpoint import (
     save_checkpoint,
 )
 from charrnn.files import DiskFullError, atomic_write_text
-from charrnn.runs.folder import read_status, update_status
+from charrnn.runs.bounds import LOCK_FILE
+from charrnn.runs.housekeeping import mark_interrupted
 from charrnn.runs.jobs import JobRunner
+from charrnn.runs.status import read_status, update_status
 from charrnn.runs.transfer import export_run
 from charrnn.runs.worker import train_worker
-from charrnn.runs.workspace import LOCK_FILE, Workspace, mark_interrupted, new_workspace
+from charrnn.runs.workspace import Workspace, new_workspace
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 FOREVER = dict(steps=1_000_000, checkpoint_every=20, eval_every=100_000)

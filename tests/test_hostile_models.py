@@ -34,9 +34,9 @@ from charrnn.core.checkpoint import (
 from charrnn.core.checkpoint_header import FORMAT, model_shapes
 from charrnn.core.model import CharRNN
 from charrnn.core.tokens import SPECIALS, build_vocabulary
+from charrnn.runs.bounds import LOCK_FILE
 from charrnn.runs.folder import RunError
 from charrnn.runs.transfer import clean_import_staging, export_run, import_run
-from charrnn.runs.workspace import LOCK_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_ADDED_MB = 150  # generous: every refusal below costs a few MB, the old code 1,300 MB

@@ -21,7 +21,8 @@ from test_runs import TOY, make_run, quick_train, wait_for
 
 from charrnn.core.train_config import TrainConfig
 from charrnn.runs import assessment
-from charrnn.runs.folder import RunError, read_status, update_status
+from charrnn.runs.folder import RunError
+from charrnn.runs.housekeeping import mark_interrupted
 from charrnn.runs.jobs import JobRunner
 from charrnn.runs.plan import RunChoice, new_run_config, planned_budget
 from charrnn.runs.settings import ServerSettings
@@ -31,7 +32,8 @@ from charrnn.runs.speeds import (
     _speed_sample,
     corpus_engine_speeds,
 )
-from charrnn.runs.workspace import Workspace, mark_interrupted, new_workspace
+from charrnn.runs.status import read_status, update_status
+from charrnn.runs.workspace import Workspace, new_workspace
 from charrnn.worker_start import memory_message, out_of_memory, process_identity
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,7 +147,7 @@ def test_a_process_identity_changes_with_the_process():
 WRITER = """
 import sys
 from pathlib import Path
-from charrnn.runs.folder import update_status
+from charrnn.runs.status import update_status
 for number in range(int(sys.argv[3])):
     update_status(Path(sys.argv[1]), **{f"{sys.argv[2]}-{number}": number})
 """

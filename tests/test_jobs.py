@@ -7,8 +7,8 @@ import os
 from test_runs import make_run, wait_for
 
 from charrnn.core.checkpoint import CHECKPOINT_FILE, load_checkpoint
-from charrnn.runs.folder import read_status
 from charrnn.runs.jobs import JobRunner
+from charrnn.runs.status import read_status
 from charrnn.runs.workspace import Workspace, new_workspace
 
 

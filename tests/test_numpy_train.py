@@ -19,8 +19,8 @@ from charrnn.core.model import ModelConfig
 from charrnn.core.numpy_train import ADAGRAD_LEARNING_RATE, NumpyTrainer, engine_speeds
 from charrnn.core.sample import SampleConfig, sample
 from charrnn.runs.config import RunConfig, read_run_config, write_run_config
-from charrnn.runs.folder import read_status
 from charrnn.runs.plan import new_run_config
+from charrnn.runs.status import read_status
 from charrnn.runs.worker import train_worker
 from charrnn.runs.workspace import Workspace
 

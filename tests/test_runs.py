@@ -16,12 +16,15 @@ import zipfile
 import pytest
 
 from charrnn.core.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
-from charrnn.runs.folder import FileControl, RunError, read_status, update_status
+from charrnn.runs.bounds import LOCK_FILE
+from charrnn.runs.folder import FileControl, RunError
+from charrnn.runs.housekeeping import mark_interrupted
 from charrnn.runs.jobs import JobRunner
 from charrnn.runs.plan import new_run_config
+from charrnn.runs.status import read_status, update_status
 from charrnn.runs.transfer import EXPORT_FILES, export_run, import_run
 from charrnn.runs.worker import train_worker
-from charrnn.runs.workspace import LOCK_FILE, Workspace, mark_interrupted, new_workspace
+from charrnn.runs.workspace import Workspace, new_workspace
 from charrnn.worker_start import process_identity
 
 TOY = {"reference": "builtin:toy-pattern", "name": "Toy", "kind": "text"}

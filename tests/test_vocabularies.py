@@ -21,23 +21,12 @@ from charrnn.core.train import TrainConfig
 from charrnn.corpora.reading import CorpusError
 from charrnn.errors import SettingsError, UserError
 from charrnn.files import DiskFullError
-from charrnn.runs.folder import (
-    ACTIVE,
-    CONTROL_FILE,
-    DONE,
-    STATUS_FILE,
-    FileControl,
-    RunError,
-    RunStatus,
-    has_model,
-    read_status,
-    send_control,
-    update_status,
-)
+from charrnn.runs.bounds import WorkspaceFullError
+from charrnn.runs.folder import CONTROL_FILE, FileControl, RunError, has_model, send_control
 from charrnn.runs.gallery import GalleryError
 from charrnn.runs.login import LoginPausedError
 from charrnn.runs.serverroom import ServerFullError
-from charrnn.runs.workspace import WorkspaceFullError
+from charrnn.runs.status import ACTIVE, DONE, STATUS_FILE, RunStatus, read_status, update_status
 
 
 @pytest.mark.parametrize(

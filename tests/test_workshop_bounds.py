@@ -16,18 +16,14 @@ from pathlib import Path
 import pytest
 from test_runs import TOY, finished_run, make_run
 
-from charrnn.runs.folder import RunError, update_status
+from charrnn.runs.bounds import LOCK_FILE, WorkspaceFullError
+from charrnn.runs.folder import RunError
+from charrnn.runs.housekeeping import cleanup_idle_workspaces
 from charrnn.runs.plan import new_run_config
 from charrnn.runs.settings import MB, ServerSettings, load_settings, threads_per_worker
+from charrnn.runs.status import update_status
 from charrnn.runs.transfer import export_run, import_run
-from charrnn.runs.workspace import (
-    LOCK_FILE,
-    Workspace,
-    WorkspaceFullError,
-    cleanup_idle_workspaces,
-    default_root,
-    new_workspace,
-)
+from charrnn.runs.workspace import Workspace, default_root, new_workspace
 
 DAY = 86400.0
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from charrnn.errors import SettingsError
 from charrnn.files import atomic_write_text
-from charrnn.runs.folder import (
+from charrnn.runs.status import (
     CHECK_ACTIVE,
     CHECK_STATUS_FILE,
     CheckStatus,

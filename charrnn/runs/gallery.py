@@ -20,7 +20,7 @@ from typing import Literal, get_args
 
 from charrnn.errors import UserError
 from charrnn.files import atomic_write_text
-from charrnn.runs.folder import clean_name
+from charrnn.runs.status import clean_name
 from charrnn.runs.workspace import TOKEN, default_root
 
 GALLERY_FOLDER = "gallery"

@@ -11,19 +11,18 @@ from dataclasses import dataclass
 from typing import Literal
 
 from charrnn.runs.config import read_run_config
-from charrnn.runs.folder import (
+from charrnn.runs.folder import last_event, send_control
+from charrnn.runs.jobs import Job, JobRunner
+from charrnn.runs.status import (
     WORKING,
     CheckStatus,
     JobTask,
     RunStatus,
-    last_event,
     read_job_status,
     read_status,
-    send_control,
     update_job_status,
     update_status,
 )
-from charrnn.runs.jobs import Job, JobRunner
 
 TOKEN_PREFIX = 6  # characters of a workspace token shown to tell workspaces apart
 TASK_NAMES: dict[JobTask, str] = {"train": "training", "assess": "chemistry check"}

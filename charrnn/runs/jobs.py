@@ -17,14 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from charrnn.runs.folder import (
+from charrnn.runs.folder import send_control
+from charrnn.runs.status import (
     ACTIVE,
     WORKING,
     CheckStatus,
     JobTask,
     RunStatus,
     read_job_status,
-    send_control,
     update_job_status,
     update_status,
 )

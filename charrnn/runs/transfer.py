@@ -32,15 +32,9 @@ from charrnn.core.checkpoint_header import MAX_UPLOAD_HEADER_BYTES, write_model_
 from charrnn.core.train_config import TrainConfig
 from charrnn.files import DiskFullError, atomic_write_text, is_disk_full
 from charrnn.runs.config import RUN_CONFIG_FILE, RunConfig, read_run_config, write_run_config
-from charrnn.runs.folder import (
-    METRICS_FILE,
-    RunError,
-    RunStatus,
-    clean_name,
-    has_model,
-    write_status,
-)
+from charrnn.runs.folder import METRICS_FILE, RunError, has_model
 from charrnn.runs.settings import MB
+from charrnn.runs.status import RunStatus, clean_name, write_status
 from charrnn.runs.workspace import TOKEN, Workspace
 
 EXPORT_FILES = (CHECKPOINT_FILE, CHECKPOINT_JSON, RUN_CONFIG_FILE, METRICS_FILE)
@@ -97,7 +91,7 @@ def import_run(
     its header (description and tensor shapes, against the server's limits) before any
     tensor is read; a pickle is refused with CheckpointError. Before anything is written,
     the workspace must have room for one more run and for the unpacked files
-    (charrnn.runs.workspace.WorkspaceFullError otherwise). The run keeps the model's weights only.
+    (charrnn.runs.bounds.WorkspaceFullError otherwise). The run keeps the model's weights only.
     """
     if len(data) > max_bytes:
         raise RunError(

@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 
 from charrnn.files import DiskFullError, is_disk_full
-from charrnn.runs.folder import FileControl, RunStatus, update_status
+from charrnn.runs.folder import FileControl
+from charrnn.runs.status import RunStatus, update_status
 from charrnn.runs.trainer import run_trainer
 from charrnn.worker_start import memory_message, out_of_memory, process_identity
 

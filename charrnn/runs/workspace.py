@@ -1,73 +1,55 @@
-"""The run store and the job runner: workspaces of run folders on disk, trained by workers.
+"""The run store: one person's workspace of run folders on disk, and its corpora and choices.
 
 A workspace is a folder named by an unguessable token, made on its first write (a visit
 only gets a token); a run is a folder inside it holding config.json, run.json (name,
 status), metrics.jsonl, the checkpoint and control.json. Training happens in worker
 processes started by charrnn.runs.jobs.JobRunner. A workspace keeps within the server's bounds
-(charrnn.runs.settings): a number of runs and a disk quota, and the server's global ones
+(charrnn.runs.bounds): a number of runs and a disk quota, and the server's global ones
 (charrnn.runs.serverroom): a number of workspaces, a total disk and a free-space floor.
+Clean-up at server start is charrnn.runs.housekeeping's.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import re
 import secrets
 import shutil
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from charrnn.files import atomic_write_bytes, atomic_write_text
+from charrnn.runs import bounds
+from charrnn.runs.bounds import LOCK_FILE, RUN_ID
 from charrnn.runs.config import RunConfig, read_run_config, write_run_config
 from charrnn.runs.folder import (
-    ACTIVE,
     CHART_EVENTS,
-    CHECK_ACTIVE,
-    STATUS_FILE,
-    WORKING,
-    CheckStatus,
     Command,
     RunError,
-    RunStatus,
-    clean_name,
     last_event,
-    read_job_status,
     read_metrics,
-    read_status,
     send_control,
-    status_lock,
-    update_job_status,
-    update_status,
-    write_status,
 )
 from charrnn.runs.serverroom import (  # noqa: F401 (ServerFullError: importable from here)
     TOKEN,
     ServerFullError,
     check_server_room,
-    forget_total,
-    workspace_folders,
 )
-from charrnn.runs.serverroom import walk as _walk
 from charrnn.runs.settings import MB, ServerSettings, load_settings
-from charrnn.worker_start import process_identity
+from charrnn.runs.status import (
+    STATUS_FILE,
+    WORKING,
+    RunStatus,
+    clean_name,
+    read_status,
+    update_status,
+    write_status,
+)
 
-RUN_ID = re.compile(r"^r-[0-9a-f]{12}$")
-
-
-LOCK_FILE = ".adding.lock"  # flock()ed while a run or an upload is added (Workspace.adding)
-_ADDING_GUARD = threading.Lock()
-_ADDING: dict[Path, threading.Lock] = {}  # per workspace folder, for this process's threads
-_HELD = threading.local()  # the workspace folders whose lock this thread holds
 _CREATING = threading.Lock()  # one workspace made at a time (Workspace._create)
-
-
-class WorkspaceFullError(RunError):
-    """A workspace already holds as many runs, or as much data, as the server allows."""
 
 
 def default_root() -> Path:
@@ -159,57 +141,28 @@ class Workspace:
             raise RunError("No such run in this workspace.")
         return folder
 
-    # ----- bounds ------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def adding(self) -> Iterator[None]:
+    # ----- bounds (charrnn.runs.bounds) ---------------------------------------------------
+    def adding(self) -> contextlib.AbstractContextManager[None]:
         """Held while something is checked against the bounds and then written: two tabs
         (or two servers) of one workspace cannot both pass the check with the last room."""
-        held = _HELD.__dict__.setdefault("folders", set())  # by this thread
-        if self.folder in held:
-            yield
-            return
-        self._create()
-        with _ADDING_GUARD:
-            guard = _ADDING.setdefault(self.folder, threading.Lock())
-        with guard, open(self.folder / LOCK_FILE, "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)  # other processes; released when closed
-            held.add(self.folder)
-            try:
-                yield
-            finally:
-                held.discard(self.folder)
+        return bounds.adding_lock(self.folder, self._create)
 
     def run_count(self) -> int:
         """How many runs the workspace holds (finished or not)."""
-        if not self.exists():
-            return 0
-        return sum(1 for path in self.folder.iterdir() if RUN_ID.fullmatch(path.name))
+        return bounds.run_count(self.folder)
 
     def disk_usage(self) -> int:
         """Bytes of every file in the workspace (symbolic links are not followed)."""
-        return _walk(self.folder)[0] if self.exists() else 0
+        return bounds.disk_usage(self.folder)
 
     def check_run_room(self) -> None:
         """WorkspaceFullError if one more run would pass the server's bound on runs."""
-        limit = self.server_settings.runs_per_workspace
-        if self.run_count() >= limit:
-            raise WorkspaceFullError(
-                f"This workspace already holds {limit} run{'s' if limit != 1 else ''}, the "
-                "most it can keep. "
-                "Delete runs you no longer need on the Models page, then try again."
-            )
+        bounds.check_run_room(self.folder, self.server_settings)
 
     def check_disk_room(self, adding: int = 0) -> None:
         """WorkspaceFullError if ``adding`` more bytes would pass the workspace's quota;
         ServerFullError if they would pass the server's (total disk, free-space floor)."""
-        check_server_room(self.root, self.server_settings, adding)
-        used, quota = self.disk_usage(), self.server_settings.workspace_quota_mb
-        if used + adding > self.server_settings.quota_bytes:
-            needed = f" and this needs {adding / MB:.1f} MB more" if adding else ""
-            raise WorkspaceFullError(
-                f"This workspace uses {used / MB:.1f} MB of its {quota:g} MB{needed}. "
-                "Delete runs you no longer need on the Models page to make room."
-            )
+        bounds.check_disk_room(self.root, self.folder, self.server_settings, adding)
 
     def create_run(self, name: str, config: RunConfig) -> str:
         """A new queued run; WorkspaceFullError past the bound on runs or the disk quota."""
@@ -341,81 +294,3 @@ class Workspace:
         if read_status(folder).get("status") in WORKING:
             raise RunError("Stop the run before deleting it.")
         shutil.rmtree(folder)
-
-
-def cleanup_idle_workspaces(root: Path, idle_days: float, now: float | None = None) -> list[str]:
-    """Remove workspaces untouched for ``idle_days`` that have no active run; their tokens.
-
-    Only folders directly under ``root`` named like a workspace token are considered, never
-    through a symbolic link, and a link inside a workspace is removed, not followed.
-    ``idle_days`` of 0 (or less) removes nothing.
-    """
-    if idle_days <= 0 or not Path(root).is_dir():
-        return []
-    cutoff = (time.time() if now is None else now) - idle_days * 86400
-    removed = []
-    for folder in workspace_folders(root):
-        if _walk(folder)[1] >= cutoff or _has_active_run(folder):
-            continue
-        try:
-            shutil.rmtree(folder)
-        except OSError:
-            continue
-        removed.append(folder.name)
-    if removed:
-        forget_total(root)
-    return sorted(removed)
-
-
-def _has_active_run(folder: Path) -> bool:
-    for run in folder.iterdir():
-        if RUN_ID.fullmatch(run.name) and not run.is_symlink() and run.is_dir():
-            if read_status(run).get("status") in ACTIVE:
-                return True
-    return False
-
-
-def mark_interrupted(root: Path | None = None) -> int:
-    """After a server restart: runs and chemistry checks left active by a dead server become
-    interrupted (a run resumable, a check to be run again). Returns how many were marked.
-
-    A job counts as still alive only when its process is the very one that wrote the
-    status: the same pid and the same start time (a pid alone may belong to another
-    process by now).
-    """
-    count = 0
-    for folder in Path(root or default_root()).glob("*/r-*"):
-        if folder.is_symlink() or not folder.is_dir():
-            continue
-        with status_lock(folder):
-            status = read_status(folder)
-            if status.get("status") in ACTIVE and not _pid_alive(status):
-                marked = {"status": RunStatus.INTERRUPTED, "pid": None, "updated": time.time()}
-                write_status(folder, **{**status, **marked})
-                count += 1
-        count += _mark_check_interrupted(folder)
-    return count
-
-
-def _mark_check_interrupted(folder: Path) -> int:
-    """A chemistry check left queued or running by a dead server: 1 when it was marked."""
-    with status_lock(folder):
-        status = read_job_status(folder, "assess")
-        if status.get("status") not in CHECK_ACTIVE or _pid_alive(status):
-            return 0
-    update_job_status(
-        folder,
-        "assess",
-        status=CheckStatus.INTERRUPTED,
-        pid=None,
-        error="The server restarted before this check finished. Run the check again.",
-    )
-    return 1
-
-
-def _pid_alive(status: dict) -> bool:
-    """Whether the process named in a status (its pid and start identity) still runs."""
-    pid, identity = status.get("pid"), status.get("process")
-    if not isinstance(pid, int) or isinstance(pid, bool) or pid < 1 or not identity:
-        return False
-    return process_identity(pid) == identity

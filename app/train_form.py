@@ -1,0 +1,59 @@
+"""The Train page's size settings: the cell type and the numbers of the model and training.
+
+Kept apart from pages/train.py so that page stays short; what they become is charrnn.runs.plan's.
+"""
+
+from __future__ import annotations
+
+from charrnn.core.model import CELLS, PRESETS
+from charrnn.core.numpy_train import ADAGRAD_LEARNING_RATE
+from charrnn.core.train_config import TrainConfig
+from charrnn.limits import MAX_EMBEDDING, MAX_HIDDEN, MAX_LAYERS
+
+NUMBERS = (  # (settings, field, label, lowest, highest, step, help)
+    ("model", "layers", "Layers", 1, MAX_LAYERS, 1, "Layers of memory cells stacked up."),
+    ("model", "hidden_size", "Hidden size", 8, MAX_HIDDEN, 32, "How many numbers it remembers."),
+    ("model", "embedding_size", "Embedding size", 4, MAX_EMBEDDING, 16, "Numbers per character."),
+    ("model", "dropout", "Dropout", 0.0, 0.8, 0.05, "Ignores some numbers: less memorising."),
+    ("train", "sequence_length", "Sequence length", 8, 512, 8, "Characters read per lesson."),
+    ("train", "batch_size", "Batch size", 1, 512, 8, "Lessons learned from at once."),
+    ("train", "learning_rate", "Learning rate", 1e-5, 1.0, 1e-4, "Size of each correction."),
+    (
+        "train",
+        "weight_decay",
+        "Weight decay",
+        0.0,
+        1.0,
+        0.05,
+        "Shrinks the numbers a little at "
+        "each step: less memorising (AdamW). Helps long runs on small corpora.",
+    ),
+)
+
+
+def size_numbers(preset: str, engine: str, three_columns) -> tuple[dict, dict]:
+    """The cell type and NUMBERS: (the model's settings, the training settings' fields)."""
+    base, defaults = PRESETS[preset], TrainConfig()
+    left, middle, right = three_columns
+    model: dict = {}
+    numbers: dict = {}  # the training settings' fields, read into a TrainConfig later
+    model["cell"] = left.selectbox(
+        "Cell type",
+        CELLS,
+        index=CELLS.index(base["cell"]),
+        format_func=str.upper,
+        help="LSTM and GRU remember longer than the plain RNN.",
+        key=f"train_cell_{preset}",
+    )
+    columns = [middle, right, left, middle, right, left, middle, right]
+    for column, (group, field, label, low, high, step, help) in zip(columns, NUMBERS, strict=True):
+        value = type(low)(base[field] if group == "model" else getattr(defaults, field))
+        key = f"train_{field}_{preset}" if group == "model" else f"train_{field}"
+        if field == "learning_rate" and engine == "numpy":
+            value, key = ADAGRAD_LEARNING_RATE, "train_learning_rate_numpy"
+        number_format = "%.4f" if field == "learning_rate" else None
+        settings = model if group == "model" else numbers
+        settings[field] = column.number_input(
+            label, low, high, value, step, number_format, key=key, help=help
+        )
+    return model, numbers
