@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from charrnn.errors import UserError
+from charrnn.worker_start import child_environment
 
 CHECK_MEMORY_MB = 3072  # address space: Python + RDKit take about 700 MB of it
 CHECK_SECONDS = 180.0
@@ -69,12 +70,10 @@ def call(
             json.dumps({"target": target, "arguments": arguments}),
             encoding="utf-8",
         )
-        package_root = str(Path(__file__).resolve().parent.parent)
-        path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
         child = subprocess.Popen(
             [sys.executable, "-c", _CHILD, str(request), str(answer), str(os.getpid())]
             + [str(memory_mb)],
-            env={**os.environ, "PYTHONPATH": path, "MALLOC_ARENA_MAX": "2"},
+            env=child_environment(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -17,7 +17,12 @@ from charrnn.files import DiskFullError, is_disk_full
 from charrnn.runs.folder import FileControl
 from charrnn.runs.status import RunStatus, update_status
 from charrnn.runs.trainer import run_trainer
-from charrnn.worker_start import memory_message, out_of_memory, process_identity
+from charrnn.worker_start import (
+    child_environment,
+    memory_message,
+    out_of_memory,
+    process_identity,
+)
 
 
 def train_worker(folder: str, threads: int) -> None:
@@ -55,11 +60,6 @@ TASKS = {
 }
 
 
-# glibc reserves 64 MB of address space per thread for its allocator: capped, so that a
-# worker's memory limit counts memory, not reservations (16 threads: 2.0 GB -> 1.2 GB).
-ARENAS = os.environ.get("MALLOC_ARENA_MAX", "2")
-
-
 class WorkerProcess:
     """A training worker in a fresh Python process, with multiprocessing's Process methods.
 
@@ -78,12 +78,10 @@ class WorkerProcess:
         code = "import sys; from charrnn.worker_start import prepare_worker; "
         code += f"prepare_worker(int(sys.argv[3]), float(sys.argv[4]), {int(nice)}); "
         code += f"from {module} import {function}; {function}(sys.argv[1], int(sys.argv[2]))"
-        package_root = str(Path(__file__).resolve().parents[2])
-        path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
         arguments = [str(run_dir), str(threads), str(os.getpid()), str(float(memory_mb or 0))]
         self.popen = subprocess.Popen(
             [sys.executable, "-c", code, *arguments],
-            env={**os.environ, "PYTHONPATH": path, "MALLOC_ARENA_MAX": ARENAS},
+            env=child_environment(),
             stdin=subprocess.DEVNULL,
         )
         self.pid = self.popen.pid
