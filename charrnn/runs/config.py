@@ -131,6 +131,15 @@ def facts_of(
     return corpus_facts_of(corpus, tokenizer, augment_seed)
 
 
+def augmented_spellings(corpus: Corpus, seed: int) -> list[str]:
+    """Two random spellings of each molecule (seeded): what augmentation adds to the
+    vocabulary, so the trainer's spellings can be encoded."""
+    from charrnn.chem.smiles import randomized_smiles
+
+    rng = random.Random(seed)
+    return [randomized_smiles(line, rng) for line in corpus.lines for _ in range(2)]
+
+
 def corpus_facts_of(
     corpus: Corpus, tokenizer: str = "auto", augment_seed: int | None = None
 ) -> dict:
@@ -141,10 +150,7 @@ def corpus_facts_of(
     tokenizer = resolve_tokenizer(tokenizer, corpus)
     texts = list(corpus.lines) if smiles else [corpus.text]
     if smiles and augment_seed is not None:
-        from charrnn.chem.smiles import randomized_smiles
-
-        rng = random.Random(augment_seed)  # as training_data does
-        texts += [randomized_smiles(line, rng) for line in corpus.lines for _ in range(2)]
+        texts += augmented_spellings(corpus, augment_seed)
     vocabulary = build_vocabulary(texts, tokenizer, line_based=smiles)
     return {
         "kind": corpus.kind,
@@ -247,12 +253,7 @@ def training_data(
             validation_fraction=config.validation_fraction,
             vocabulary=vocabulary,
         )
-    extra: list[str] = []
-    if config.augment:
-        from charrnn.chem.smiles import randomized_smiles
-
-        rng = random.Random(config.seed)
-        extra = [randomized_smiles(line, rng) for line in corpus.lines for _ in range(2)]
+    extra = augmented_spellings(corpus, config.seed) if config.augment else []
     return prepare_data(
         lines=corpus.lines,
         tokenizer=tokenizer,
