@@ -180,17 +180,20 @@ def model_shapes(description: Mapping) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def tensor_problem(entries: Mapping, description: Mapping, data_length: int) -> str | None:
+def tensor_problem(
+    entries: Mapping, description: Mapping, data_length: int, model_dtype: str = MODEL_DTYPE
+) -> str | None:
     """Why the tensors listed in a header do not fit the (checked) description, or None.
 
-    Model weights must have exactly the described names, shapes and dtype; anything else
+    Model weights must have exactly the described names, shapes and dtype (``model_dtype``:
+    float32 in a checkpoint, float16 in a shipped prior); anything else
     (optimizer state, training weights, RNG, a carried state) is bounded by a few times the
     model's size. Every byte range must lie inside the file and match its dtype and shape.
     """
     expected = model_shapes(description)
     if len(entries) > 5 * len(expected) + 16:
         return "it holds far more tensors than a model of this size has"
-    model_bytes = sum(_elements(shape) for shape in expected.values()) * DTYPE_BYTES[MODEL_DTYPE]
+    model_bytes = sum(_elements(shape) for shape in expected.values()) * DTYPE_BYTES[model_dtype]
     extra_bytes, extra_count = 0, 0
     for name, entry in entries.items():
         if not isinstance(entry, dict):
@@ -211,8 +214,8 @@ def tensor_problem(entries: Mapping, description: Mapping, data_length: int) -> 
         if name in expected:
             if tuple(shape) != expected[name]:
                 return f"{label} is {_size(shape)}; the description needs {_size(expected[name])}"
-            if dtype != MODEL_DTYPE:
-                return f"{label} holds {dtype} numbers, not {MODEL_DTYPE}"
+            if dtype != model_dtype:
+                return f"{label} holds {dtype} numbers, not {model_dtype}"
         else:
             extra_count += 1
             extra_bytes += nbytes
