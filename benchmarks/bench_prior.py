@@ -173,11 +173,11 @@ def model_card(manifest: dict, parameters: int) -> str:
   `prior.json`) every time it loads it.
 - **Data**: {manifest["data"]}. The MOSES training file (`moses_train.csv.gz`, 1,584,663
   molecules) is not in this repository, only these weights. {record["heldout"]:,} molecules
-  drawn at random (seed {record["seed"]}) were held out and never trained on;
-  {record["molecules"]:,} of the rest trained it (1% of them were its validation set).
+  drawn at random (seed {record["seed"]}) were held out and never trained on; of the rest,
+  1% checked its validation loss and {record["molecules"]:,} trained it.
 - **Training**: `{record["command"]}`, {record["steps"]:,} steps of {record["batch_size"]}
   molecules ({record["training_seconds"] / 60:.0f} minutes of training,
-  {record["wall_seconds"] / 60:.0f} minutes in all) on {record["threads"]} CPU thread(s) of a
+  {record["wall_seconds"] / 60:.0f} minutes in all) on {_threads(record["threads"])} of a
   2-core machine (load average {record["load_average_before"][0]} before,
   {record["load_average_after"][0]} after), torch {record["torch"]}, Adam with learning rate
   {record["learning_rate"]} on a cosine schedule, the weights' moving average (decay 0.999)
@@ -201,6 +201,10 @@ def model_card(manifest: dict, parameters: int) -> str:
 - **Limits**: a teaching model. Its molecules are plausible strings, not vetted
   compounds: nothing here says they are safe, stable or makeable.
 """
+
+
+def _threads(count: int) -> str:
+    return "1 CPU thread" if count == 1 else f"{count} CPU threads"
 
 
 def _shown(value) -> str:
