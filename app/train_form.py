@@ -9,6 +9,7 @@ from charrnn.core.model import CELLS, PRESETS
 from charrnn.core.numpy_train import ADAGRAD_LEARNING_RATE
 from charrnn.core.train_config import TrainConfig
 from charrnn.limits import MAX_EMBEDDING, MAX_HIDDEN, MAX_LAYERS
+from charrnn.runs.plan import FINETUNE_LEARNING_RATE
 
 NUMBERS = (  # (settings, field, label, lowest, highest, step, help)
     ("model", "layers", "Layers", 1, MAX_LAYERS, 1, "Layers of memory cells stacked up."),
@@ -31,8 +32,11 @@ NUMBERS = (  # (settings, field, label, lowest, highest, step, help)
 )
 
 
-def size_numbers(preset: str, engine: str, three_columns) -> tuple[dict, dict]:
-    """The cell type and NUMBERS: (the model's settings, the training settings' fields)."""
+def size_numbers(
+    preset: str, engine: str, three_columns, finetune: bool = False
+) -> tuple[dict, dict]:
+    """The cell type and NUMBERS: (the model's settings, the training settings' fields);
+    ``finetune``: a shipped prior's learning rate (FINETUNE_LEARNING_RATE) by default."""
     base, defaults = PRESETS[preset], TrainConfig()
     left, middle, right = three_columns
     model: dict = {}
@@ -51,6 +55,8 @@ def size_numbers(preset: str, engine: str, three_columns) -> tuple[dict, dict]:
         key = f"train_{field}_{preset}" if group == "model" else f"train_{field}"
         if field == "learning_rate" and engine == "numpy":
             value, key = ADAGRAD_LEARNING_RATE, "train_learning_rate_numpy"
+        elif field == "learning_rate" and finetune:
+            value, key = FINETUNE_LEARNING_RATE, "train_learning_rate_finetune"
         number_format = "%.4f" if field == "learning_rate" else None
         settings = model if group == "model" else numbers
         settings[field] = column.number_input(

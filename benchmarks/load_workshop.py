@@ -39,7 +39,7 @@ from protocol_client import Visitor  # noqa: E402
 
 STARTS = {  # one-click start on Home -> (button key, the steps field of its preset)
     "pattern": ("start_pattern", "train_steps_tiny"),
-    "molecules": ("start_molecules", "train_steps_tiny"),
+    "molecules": ("start_molecules", "train_steps_finetune"),
 }
 
 

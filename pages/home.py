@@ -11,6 +11,7 @@ from app import ui
 from charrnn.corpora.builtins import builtin_corpora, is_downloaded, load_builtin
 from charrnn.corpora.reading import CorpusError
 from charrnn.errors import UserError
+from charrnn.runs.priors import DEFAULT_MOLECULE_PRIOR
 
 # (button key, label, built-in corpus, size preset, what it does)
 STARTS = (
@@ -19,7 +20,8 @@ STARTS = (
         "Generate molecules",
         "nci-5k",
         "tiny",
-        "Learns from about 5,000 molecules of the NCI set, then invents new ones.",
+        "Fine-tunes a model that already knows 1.5 million drug-like molecules on about "
+        "5,000 molecules of the NCI set, then invents new ones.",
     ),
     (
         "start_pattern",
@@ -59,7 +61,8 @@ def start(corpus_id: str, preset: str, drop_invalid: bool) -> None:
         "drop_invalid": drop_invalid,
     }
     try:
-        space.update_choices(corpus=chosen, preset=preset)
+        start_from = f"prior:{DEFAULT_MOLECULE_PRIOR}" if corpus.kind == "smiles" else None
+        space.update_choices(corpus=chosen, preset=preset, start_from=start_from)
     except UserError as error:  # e.g. the server keeps as many workspaces as it may
         st.error(ui.plain(str(error)))
         return
@@ -131,7 +134,7 @@ for number, (page, label, icon, line) in enumerate(STEPS):
         st.caption(line)
 
 st.subheader("Or start with one click")
-st.caption("Each button picks a corpus and a model size for you and opens the Train page.")
+st.caption("Each button picks a corpus and a model for you and opens the Train page.")
 cards = st.columns(2)
 for number, (key, label, corpus_id, preset, blurb) in enumerate(STARTS):
     if corpus_id not in corpora:
@@ -148,7 +151,8 @@ for number, (key, label, corpus_id, preset, blurb) in enumerate(STARTS):
         invalid, total = invalid_count(corpus_id) if corpora[corpus_id].kind == "smiles" else (0, 0)
         if st.button(label, key=key, type="primary", width="stretch"):
             start(corpus_id, preset, drop_invalid=invalid > 0)
-        st.caption(f"{blurb} Size: {preset}.")
+        smiles = corpora[corpus_id].kind == "smiles"
+        st.caption(blurb if smiles else f"{blurb} Size: {preset}.")
         if invalid:
             are = "line is not a molecule" if invalid == 1 else "lines are not molecules"
             st.caption(f"{invalid} of its {total:,} {are} RDKit can read; they are left out.")

@@ -5,6 +5,8 @@ Training runs in a worker process; this page reads the run folder and sends it m
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from app import engines as engine_parts
@@ -19,10 +21,14 @@ from charrnn.runs.folder import RunError
 from charrnn.runs.plan import (
     DEFAULT_CHEM_EVERY,
     DEFAULT_STEPS,
+    FINETUNE_CHEM_EVERY,
+    FINETUNE_STEPS,
+    FINETUNE_WARMUP_STEPS,
     RunChoice,
     plan_run,
     planned_budget,
 )
+from charrnn.runs.priors import is_prior, shipped_priors
 from charrnn.runs.status import ACTIVE, RunStatus, read_status
 from charrnn.runs.train_view import (
     REFRESH_SECONDS,
@@ -42,33 +48,41 @@ PRESET_LINES = {
     "medium": "3 layers of 512. About half an hour on a laptop: the best results, for "
     "large corpora.",
 }
+NEW_MODEL = ""  # the "Start from" choice of a new model (run ids are never empty)
 space = ui.workspace()
 runner = ui.job_runner()
 st.title("Train a model")
 
 
 def settings_form(corpus: dict, busy: bool) -> None:
-    """The size preset, the advanced settings and the Train button."""
+    """What to start from, the size preset, the advanced settings and the Train button."""
     smiles = corpus.get("kind") == "smiles"
     st.text(f"Corpus: {corpus['name']}")
+    names = start_choices(smiles)
+    init_from = start_from(names)
+    prior = is_prior(init_from)
     presets = list(PRESETS)
     chosen = space.choices.get("preset")
-    preset = st.radio(
-        "Model size",
-        presets,
-        index=presets.index(chosen if chosen in presets else DEFAULT_PRESET),
-        format_func=str.capitalize,
-        captions=[PRESET_LINES.get(name, "") for name in presets],
-        key="train_preset",
-    )
+    preset = chosen if chosen in presets else DEFAULT_PRESET
+    if not init_from:
+        preset = st.radio(
+            "Model size",
+            presets,
+            index=presets.index(preset),
+            format_func=str.capitalize,
+            captions=[PRESET_LINES.get(name, "") for name in presets],
+            key="train_preset",
+        )
     base = PRESETS[preset]
     with st.expander("Advanced settings"):
-        names = fine_tune_sources(space)
-        init_from = start_from(names)
         engine = engine_parts.engine_choice(corpus, preset, base) if not init_from else "torch"
         left, middle, right = st.columns(3)
-        model, numbers = train_form.size_numbers(preset, engine, (left, middle, right))
-        train = training_limits(right, preset, smiles, numbers)
+        model, numbers = train_form.size_numbers(
+            preset, engine, (left, middle, right), finetune=prior
+        )
+        train = training_limits(right, preset, smiles, numbers, finetune=prior)
+        if init_from:
+            train = replace(train, freeze_layers=frozen_layers(left))
     choice = RunChoice(
         corpus=str(corpus.get("reference", "")),
         train=train,
@@ -79,7 +93,8 @@ def settings_form(corpus: dict, busy: bool) -> None:
         engine=engine,
         init_from=init_from,
     )
-    default_name = default_run_name(preset, corpus["name"], names[init_from] if init_from else None)
+    base_name = names[init_from].split(": ", 1)[-1] if init_from else None
+    default_name = default_run_name(preset, corpus["name"], base_name)
     name = st.text_input("Name of the run", placeholder=default_name, key="train_run_name")
     budget = planned_budget(space, choice)
     st.caption(budget_text(budget) + time_cap_text(space.server_settings.job_minutes))
@@ -106,23 +121,66 @@ def settings_form(corpus: dict, busy: bool) -> None:
             st.rerun()  # the sidebar, drawn before the run existed, names it too
 
 
+def start_choices(smiles: bool) -> dict[str, str]:
+    """What a new run can start from: for molecules the shipped priors first (the default),
+    then a new model (""), then the workspace's runs ({reference: label})."""
+    choices: dict[str, str] = {}
+    if smiles:
+        choices |= {prior.reference: prior.label for prior in shipped_priors()}
+    choices[NEW_MODEL] = "A new, untrained model"
+    choices |= {run_id: f"Model: {name}" for run_id, name in fine_tune_sources(space).items()}
+    return choices
+
+
 def start_from(names: dict[str, str]) -> str | None:
-    """The "Start from" choice: a new model, or one of the runs to fine-tune (its id)."""
-    init_from = st.selectbox(
-        "Start from",
-        [None, *names],
-        format_func=lambda i: "A new, untrained model" if i is None else f"Model: {names[i]}",
-        help="Fine-tuning: continue training one of your models on this corpus.",
-        key="train_init_from",
-    )
-    if init_from:
+    """The "Start from" choice: a shipped prior, a new model, or a run to fine-tune."""
+    options = list(names)
+    remembered = space.choices.get("start_from")
+    init_from = (
+        st.selectbox(
+            "Start from",
+            options,
+            index=options.index(remembered) if remembered in options else 0,
+            format_func=names.get,
+            help="Fine-tuning: continue training a model that has already learned, on this corpus.",
+            key="train_init_from",
+        )
+        or None
+    )  # NEW_MODEL: nothing to start from
+    if is_prior(init_from):
+        st.caption(
+            "Recommended: this model already learned how molecules are written (SMILES) from "
+            "about 1.5 million molecules, so a minute of fine-tuning on yours gives mostly "
+            "valid molecules in the style of your corpus; a new model must learn SMILES from "
+            "scratch. Symbols it never saw are added and learned from your corpus."
+        )
+    elif init_from:
         st.caption("The model keeps the size it has: the size settings are not used.")
     return init_from
 
 
-def training_limits(column, preset: str, smiles: bool, numbers: dict) -> TrainConfig:
+def frozen_layers(column) -> int:
+    """How many of the lowest layers fine-tuning keeps as they are."""
+    return int(
+        column.number_input(
+            "Frozen layers",
+            0,
+            8,
+            0,
+            key="train_freeze_layers",
+            help="Keep the lowest layers of memory cells exactly as the model to start from "
+            "learned them; only the layers above (and the symbols) change. Try 1 on a very "
+            "small corpus, so the model keeps more of what it knew.",
+        )
+    )
+
+
+def training_limits(
+    column, preset: str, smiles: bool, numbers: dict, finetune: bool = False
+) -> TrainConfig:
     """The TrainConfig of the form: its numbers, a step or time limit, and for SMILES the
-    augmentation and chemistry checks (text has neither)."""
+    augmentation and chemistry checks (text has neither); ``finetune``: a prior's defaults."""
+    kind = "finetune" if finetune else preset
     by_time = column.radio("Train for", ["steps", "minutes"], key="train_limit", horizontal=True)
     most = float(space.server_settings.job_minutes or 600)  # the server's time cap
     if by_time == "minutes":
@@ -131,10 +189,13 @@ def training_limits(column, preset: str, smiles: bool, numbers: dict) -> TrainCo
         )
         limits = {"steps": None, "minutes": minutes}
     else:
+        most_steps = FINETUNE_STEPS if finetune else DEFAULT_STEPS[preset]
         steps = column.number_input(
-            "Steps", 10, 200_000, DEFAULT_STEPS[preset], step=100, key=f"train_steps_{preset}"
+            "Steps", 10, 200_000, most_steps, step=100, key=f"train_steps_{kind}"
         )
         limits = {"steps": steps}
+    if finetune:
+        limits["warmup_steps"] = FINETUNE_WARMUP_STEPS
     if not smiles:
         return TrainConfig(**numbers, **limits)
     augment = st.checkbox(
@@ -145,9 +206,9 @@ def training_limits(column, preset: str, smiles: bool, numbers: dict) -> TrainCo
         "Check the chemistry every ... steps (0: never)",
         0,
         100_000,
-        DEFAULT_CHEM_EVERY[preset],
+        FINETUNE_CHEM_EVERY if finetune else DEFAULT_CHEM_EVERY[preset],
         step=50,
-        key=f"train_chem_every_{preset}",
+        key=f"train_chem_every_{kind}",
         help="Samples molecules now and then and counts how many are valid, unique and new.",
     )
     return TrainConfig(**numbers, **limits, augment=augment, chem_every=chem_every)
@@ -227,6 +288,9 @@ def live_run(run_id: str, was: str) -> None:
         st.rerun()  # e.g. started, finished or failed: redraw at the new pace (or none)
     st.subheader(f"{ui.STATUS_ICONS.get(run.status, '')} {report.escape_markdown(run.name)}")
     st.caption(status_text(run.status))
+    added = read_run_config(folder).added_tokens_sentence()
+    if added:
+        st.caption(added)
     events = space.metrics(run_id)
     now = report.latest_progress(events)
     if run.status == RunStatus.QUEUED:

@@ -34,8 +34,9 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-RUN_NAME = "Tiny model on NCI first 5K (RDKit)"  # the name the Train page suggests
-STEPS = 600  # the tiny preset's 1,500 steps, cut short: still running when Generate opens
+# The name the Train page suggests: the one-click start fine-tunes the shipped prior.
+RUN_NAME = "Drug-like molecules (MOSES prior), fine-tuned on NCI first 5K (RDKit)"
+STEPS = 400  # fine-tuning's 600 steps, cut short
 BAD = b"\x00\x01PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
 
 
@@ -127,8 +128,8 @@ def test_a_bookmarked_page_opens_inside_the_app(page, server):
     no_traceback(page)
 
 
-def test_a_newcomer_trains_a_tiny_model_and_draws_molecules(page, server, capsys):
-    # Home: the one-click start picks NCI 5K and the tiny size, then opens Train.
+def test_a_newcomer_fine_tunes_the_prior_and_draws_molecules(page, server, capsys):
+    # Home: the one-click start picks NCI 5K and the shipped prior, then opens Train.
     page.goto(server.url)
     expect(page.locator("h1", has_text="Teach a small neural network")).to_be_visible(
         timeout=60_000
@@ -140,11 +141,12 @@ def test_a_newcomer_trains_a_tiny_model_and_draws_molecules(page, server, capsys
     click_button(page, "start_molecules")
     expect(page.locator("h1", has_text="Train a model")).to_be_visible()
     expect(page.get_by_text("Corpus: NCI first 5K (RDKit)")).to_be_visible()
-    expect(keyed(page, "train_preset").locator("input[type=radio]").first).to_be_checked()
+    expect(chosen(page, "train_init_from")).to_have_value(re.compile("MOSES prior"))
+    expect(caption(page, r"^Recommended: this model already learned")).to_be_visible()
 
     # Train: fewer steps (Advanced settings), press Train, watch the loss curve grow.
     page.locator('[data-testid="stExpander"] summary', has_text="Advanced settings").click()
-    steps = keyed(page, "train_steps_tiny").locator("input")
+    steps = keyed(page, "train_steps_finetune").locator("input")
     steps.fill(str(STEPS))
     steps.press("Enter")
     expect(steps).to_have_value(str(STEPS))
@@ -197,8 +199,8 @@ def test_a_newcomer_trains_a_tiny_model_and_draws_molecules(page, server, capsys
     report(
         capsys,
         f"Train pressed -> first valid drawn molecule: {to_first_molecule:.1f} s "
-        f"({first_valid} valid, {tries} press(es) of Generate; tiny preset, {STEPS} steps, "
-        "NCI 5K, 1 worker, a pause and resume included)",
+        f"({first_valid} valid, {tries} press(es) of Generate; fine-tuning the MOSES prior, "
+        f"{STEPS} steps, NCI 5K, 1 worker, a pause and resume included)",
     )
 
     # A reload keeps the workspace (?ws= in the address): the run is still there.

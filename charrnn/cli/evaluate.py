@@ -21,12 +21,22 @@ from charrnn.core.model import default_device
 from charrnn.core.sample import SampleConfig, sample
 from charrnn.core.validation import validation_loss
 from charrnn.corpora.reading import Corpus
+from charrnn.errors import UserError
 from charrnn.runs.config import load_corpus, read_run_config, training_data
+from charrnn.runs.priors import find_prior, is_prior
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
+    if is_prior(args.run_dir):
+        prior = find_prior(args.run_dir)
+        raise UserError(
+            f"{prior.reference} has no corpus of its own to be scored against: its MOSES table "
+            f"is in {prior.weights.parent / 'MODEL_CARD.md'} (made by "
+            "benchmarks/bench_prior.py). Sample it with `python -m charrnn sample "
+            f"{prior.reference} --check`, or score it on the Chemistry page."
+        )
     run_dir = Path(args.run_dir)
     run_config = read_run_config(run_dir)
     device = default_device()

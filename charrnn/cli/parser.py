@@ -9,7 +9,7 @@ import argparse
 
 from charrnn import __version__
 from charrnn.cli.evaluate import evaluate_command
-from charrnn.cli.sample import corpora_command, sample_command
+from charrnn.cli.sample import corpora_command, priors_command, sample_command
 from charrnn.cli.train import train_command
 from charrnn.core.model import CELLS, DEFAULT_PRESET, PRESETS
 from charrnn.core.tokens import TOKENIZERS
@@ -21,6 +21,9 @@ EXAMPLES = """examples:
   python -m charrnn sample runs/toy --num 3 --temperature 0.8
   python -m charrnn train molecules.smi --out runs/mols --minutes 10
   python -m charrnn evaluate runs/mols
+  python -m charrnn priors
+  python -m charrnn train mine.smi --init-from prior:moses --out runs/tuned --minutes 2
+  python -m charrnn sample prior:moses --num 5 --check
 """
 
 
@@ -161,8 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
     group = train.add_argument_group("continuing")
     group.add_argument(
         "--init-from",
-        metavar="RUN_DIR",
-        help="fine-tune the model of another run on this corpus (a new run in --out)",
+        metavar="RUN_DIR|prior:ID",
+        help="fine-tune the model of another run, or a shipped prior (prior:moses; list them "
+        "with `python -m charrnn priors`), on this corpus (a new run in --out). From a prior "
+        "the defaults are fine-tuning's: learning rate 0.001, 600 steps, chemistry checks "
+        "every 50 steps",
+    )
+    group.add_argument(
+        "--freeze-layers",
+        type=_number(int, inclusive=True),
+        metavar="N",
+        help="with --init-from: keep the lowest N recurrent layers as they are",
     )
     group.add_argument(
         "--resume",
@@ -178,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
         "sample; SMILES print one per line (with --check: valid or invalid, and why).",
     )
     sampler.set_defaults(handler=sample_command)
-    sampler.add_argument("run_dir", metavar="RUN_DIR", help="a run folder with a checkpoint")
+    sampler.add_argument(
+        "run_dir", metavar="RUN_DIR", help="a run folder with a checkpoint, or prior:ID"
+    )
     sampler.add_argument(
         "--temperature",
         type=_number(float, inclusive=True),
@@ -215,7 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
         "$CHARRNN_CACHE or ~/.cache/charrnn.",
     )
     evaluator.set_defaults(handler=evaluate_command)
-    evaluator.add_argument("run_dir", metavar="RUN_DIR", help="a run folder made by train")
+    evaluator.add_argument(
+        "run_dir",
+        metavar="RUN_DIR",
+        help="a run folder made by train (a shipped prior, prior:ID, is scored with bench_prior)",
+    )
     evaluator.add_argument("--num", type=count, default=1000, help="SMILES samples (default: 1000)")
     evaluator.add_argument(
         "--temperature", type=_number(float, inclusive=True), default=1.0, help="(default: 1.0)"
@@ -237,5 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     lister = commands.add_parser("corpora", help="list the built-in corpora")
     lister.set_defaults(handler=corpora_command)
+    lister.add_argument("--verbose", "-v", action="store_true", help="describe each one")
+    lister = commands.add_parser("priors", help="list the shipped pretrained models (priors)")
+    lister.set_defaults(handler=priors_command)
     lister.add_argument("--verbose", "-v", action="store_true", help="describe each one")
     return parser

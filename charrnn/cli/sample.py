@@ -1,4 +1,5 @@
-"""`python -m charrnn sample` (let a run's model write) and `corpora` (list the built-ins).
+"""`python -m charrnn sample` (let a run's model or a shipped prior write), `corpora` and
+`priors` (list the built-in corpora and the shipped priors).
 
 Text prints one block per sample; SMILES one per line, with --check marked valid or not.
 """
@@ -16,17 +17,28 @@ import torch
 from charrnn.cli.common import EXIT_OK, checkpoint_folder
 from charrnn.cli.console import printable
 from charrnn.core.checkpoint import load_checkpoint
-from charrnn.core.model import default_device
+from charrnn.core.model import CharRNN, default_device, parameter_count
 from charrnn.core.sample import SampleConfig, sample
+from charrnn.core.tokens import Vocabulary
 from charrnn.corpora.builtins import builtin_corpora
 from charrnn.errors import UserError
+from charrnn.runs.priors import is_prior, load_prior, shipped_priors
+
+
+def load_model(reference: str) -> tuple[CharRNN, Vocabulary]:
+    """The model of a run folder, or of a shipped prior (prior:ID), on this computer's device."""
+    if is_prior(reference):
+        model, vocabulary, _ = load_prior(reference)
+        return model.to(default_device()), vocabulary
+    checkpoint = load_checkpoint(checkpoint_folder(Path(reference)), default_device())
+    return checkpoint.model, checkpoint.vocabulary
 
 
 def sample_command(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
-    checkpoint = load_checkpoint(checkpoint_folder(Path(args.run_dir)), default_device())
-    smiles = checkpoint.vocabulary.line_based
+    model, vocabulary = load_model(args.run_dir)
+    smiles = vocabulary.line_based
     if args.check and not smiles:
         raise UserError("--check marks SMILES valid or invalid; this run learned text.")
     config = SampleConfig(
@@ -38,7 +50,7 @@ def sample_command(args: argparse.Namespace) -> int:
         num_samples=args.num or (10 if smiles else 1),
         seed=args.seed,
     )
-    samples = sample(checkpoint.model, checkpoint.vocabulary, config)
+    samples = sample(model, vocabulary, config)
     rows = [asdict(item) for item in samples]
     if args.check:
         from charrnn.chem.smiles import smiles_problem
@@ -65,6 +77,37 @@ def sample_command(args: argparse.Namespace) -> int:
             print(printable(row["text"], one_line=False))
             if len(rows) > 1:
                 print()
+    return EXIT_OK
+
+
+def priors_command(args: argparse.Namespace) -> int:
+    print(f"{'NAME':<16} {'PARAMETERS':>10} {'MB':>5}  TITLE")
+    for prior in shipped_priors():
+        model, _, _ = load_prior(prior.reference)
+        size = prior.weights.stat().st_size / 1e6
+        print(f"{prior.reference:<16} {parameter_count(model):>10,} {size:>5.1f}  {prior.title}")
+        if args.verbose:
+            record = prior.training
+            print(f"{'':<16} {prior.description}")
+            print(f"{'':<16} Data: {prior.data}")
+            print(
+                f"{'':<16} Trained {record.get('steps', 0):,} steps in "
+                f"{record.get('training_seconds', 0) / 60:.0f} min on "
+                f"{record.get('threads', '?')} thread(s): {record.get('command', '')}"
+            )
+            metrics = prior.figures.get("metrics", {})
+            if metrics:
+                shown = ", ".join(
+                    f"{key} {value:.3f}"
+                    for key, value in metrics.items()
+                    if value is not None and not key.startswith("wasserstein")
+                )
+                print(f"{'':<16} Measured: {shown}\n")
+    print(
+        "\nSample one: python -m charrnn sample prior:ID --check\n"
+        "Fine-tune one: python -m charrnn train CORPUS --init-from prior:ID --out RUN_DIR",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

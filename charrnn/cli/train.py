@@ -26,7 +26,8 @@ from charrnn.runs.config import (
     read_run_config,
     write_run_config,
 )
-from charrnn.runs.plan import RunChoice, plan_run
+from charrnn.runs.plan import RunChoice, finetune_train, plan_run
+from charrnn.runs.priors import is_prior
 from charrnn.runs.trainer import run_trainer
 
 # Command-line option -> field of ModelConfig / TrainConfig.
@@ -34,6 +35,7 @@ MODEL_OPTIONS = {"cell": "cell", "layers": "layers", "hidden": "hidden_size"}
 MODEL_OPTIONS |= {"embedding": "embedding_size", "dropout": "dropout"}
 TRAIN_OPTIONS = ("steps", "minutes", "batch_size", "sequence_length", "learning_rate", "seed")
 TRAIN_OPTIONS += ("threads", "precision", "augment", "chem_every", "weight_decay", "average")
+TRAIN_OPTIONS += ("freeze_layers",)
 # What --resume may change; every other setting stays as the run began.
 RESUME_OPTIONS = ("steps", "minutes", "threads", "precision", "chem_every")
 
@@ -79,14 +81,21 @@ def _new_trainer(args: argparse.Namespace, run_dir: Path, **hooks) -> tuple[Trai
     corpus = load_corpus(
         reference, smiles_column=args.smiles_column, drop_invalid=args.drop_invalid
     )
-    train_config = TrainConfig(**given(args, TRAIN_OPTIONS))
+    from_prior = is_prior(args.init_from)
+    if from_prior:  # a shipped prior: the fine-tuning defaults under what was given
+        train_config = finetune_train(corpus.kind == "smiles", **given(args, TRAIN_OPTIONS))
+    else:
+        train_config = TrainConfig(**given(args, TRAIN_OPTIONS))
+    if train_config.freeze_layers and not args.init_from:
+        raise UserError("--freeze-layers keeps layers of a model to start from: add --init-from.")
     if train_config.augment and corpus.kind != "smiles":
         raise UserError("--augment writes molecules in other ways; it needs a SMILES corpus.")
     if train_config.chem_every and corpus.kind != "smiles":
         raise UserError("--chem-every checks sampled molecules; it needs a SMILES corpus.")
     chosen = given(args, tuple(MODEL_OPTIONS))
     if args.init_from:
-        checkpoint_folder(Path(args.init_from))
+        if not from_prior:
+            checkpoint_folder(Path(args.init_from))
         if chosen or args.preset:
             raise UserError(
                 f"--init-from continues the model in {args.init_from} as it is: leave out "
@@ -153,7 +162,9 @@ def _changed_on_resume(args: argparse.Namespace, run: RunConfig) -> list[str]:
     began |= {"drop_invalid": run.drop_invalid, "init_from": run.init_from}
     options = given(args, tuple(name for name in began if name not in RESUME_OPTIONS))
     if args.init_from:
-        options["init_from"] = str(Path(args.init_from).resolve())
+        options["init_from"] = (
+            args.init_from if is_prior(args.init_from) else str(Path(args.init_from).resolve())
+        )
     changed = [name for name, value in options.items() if value != began[name]]
     return changed + (["tokenizer"] if args.tokenizer not in ("auto", run.tokenizer) else [])
 

@@ -92,6 +92,14 @@ class CharRNN(nn.Module):
         outputs, _ = self.rnn(self.embedding(tokens), state)
         return outputs
 
+    def freeze_lower_layers(self, count: int) -> None:
+        """Keep the lowest ``count`` recurrent layers as they are (fine-tuning): their
+        weights get no gradients. The embedding and the output layer stay trainable, so
+        symbols new to the model are still learned."""
+        for name, weight in self.rnn.named_parameters():
+            layer = int(name.split("_l")[-1].split("_")[0])  # weight_ih_l0, bias_hh_l1, ...
+            weight.requires_grad_(layer >= count)
+
     def resize_vocabulary(self, vocab_size: int) -> None:
         """Grow the embedding and output layer for new tokens, keeping what was learned."""
         old = self.config.vocab_size

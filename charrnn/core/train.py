@@ -62,8 +62,9 @@ class Trainer:
         elif model.config.vocab_size < data.vocabulary.size:
             model.resize_vocabulary(data.vocabulary.size)  # fine-tuning on new characters
         self.model = model.to(self.device)
+        self.model.freeze_lower_layers(config.freeze_layers)
         self.optimizer = torch.optim.Adam(  # AdamW's decoupled decay; none by default
-            self.model.parameters(),
+            [weight for weight in self.model.parameters() if weight.requires_grad],
             lr=config.learning_rate,
             weight_decay=config.weight_decay,
             decoupled_weight_decay=True,

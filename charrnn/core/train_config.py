@@ -38,6 +38,7 @@ class TrainConfig:
     augment: bool = False  # SMILES corpora: train on random spellings of each molecule
     chem_every: int = 0  # SMILES corpora: steps between chemistry checks (0: never)
     chem_samples: int = 100  # molecules sampled for each chemistry check
+    freeze_layers: int = 0  # fine-tuning: the lowest recurrent layers kept as they were
 
     def __post_init__(self) -> None:
         if self.steps is None and self.minutes is None:
@@ -58,6 +59,8 @@ class TrainConfig:
             raise SettingsError("the weight averaging decay must be 0 (none) or between 0 and 1")
         if self.chem_every < 0 or self.chem_samples < 1:
             raise SettingsError("chem_every must be 0 (never) or more, and chem_samples at least 1")
+        if self.freeze_layers < 0:
+            raise SettingsError("the number of frozen layers must be 0 (none) or more")
 
     def to_json(self) -> dict:
         return asdict(self)

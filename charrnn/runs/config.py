@@ -43,8 +43,21 @@ class RunConfig:
     smiles_column: str | None = None  # the CSV column the SMILES came from
     drop_invalid: bool = False  # invalid SMILES lines were left out, by the user's choice
     preset: str | None = None  # the size preset the model started from
-    init_from: str | None = None  # the run folder this one was fine-tuned from
+    init_from: str | None = None  # what this one was fine-tuned from: "prior:ID" or a run folder
     engine: Engine = "torch"  # what trains it (older runs: torch)
+    added_tokens: tuple[str, ...] = ()  # symbols of the corpus the model started from lacked
+
+    def added_tokens_sentence(self) -> str:
+        """The symbols fine-tuning adds, in words ("" when none)."""
+        if not self.added_tokens:
+            return ""
+        count = len(self.added_tokens)
+        shown = ", ".join(self.added_tokens[:12]) + (", ..." if count > 12 else "")
+        symbols = "symbol" if count == 1 else "symbols"
+        return (
+            f"Added {count} {symbols} the model to start from never saw: {shown}. "
+            "It learns them from your corpus."
+        )
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -61,6 +74,7 @@ class RunConfig:
         values = {k: v for k, v in data.items() if k in known}
         values["model"] = ModelConfig.from_json(data["model"])
         values["train"] = TrainConfig.from_json(data["train"])
+        values["added_tokens"] = tuple(data.get("added_tokens", ()))
         return cls(**values)
 
 

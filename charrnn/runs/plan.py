@@ -16,15 +16,24 @@ from charrnn.core.numpy_train import numpy_model_config
 from charrnn.core.tokens import Vocabulary
 from charrnn.core.train_config import TrainConfig
 from charrnn.corpora.reading import Corpus
+from charrnn.errors import UserError
 from charrnn.limits import RunBudget, memory_budget, run_budget
 from charrnn.runs.config import RunConfig, corpus_facts, corpus_facts_of, load_corpus
 from charrnn.runs.folder import RunError
+from charrnn.runs.priors import is_prior, prior_header
 
 if TYPE_CHECKING:
     from charrnn.runs.workspace import Workspace
 
 DEFAULT_STEPS = {"tiny": 1500, "small": 3000, "medium": 5000}
 DEFAULT_CHEM_EVERY = {"tiny": 100, "small": 200, "medium": 250}
+# Fine-tuning a shipped prior: it already writes valid molecules, so a gentler learning rate
+# (it should learn the corpus's style, not forget SMILES), a short warm-up, fewer steps, and
+# chemistry checks often enough that validity shows within the first minute.
+FINETUNE_LEARNING_RATE = 1e-3
+FINETUNE_WARMUP_STEPS = 20
+FINETUNE_STEPS = 600
+FINETUNE_CHEM_EVERY = 50
 MODEL_FIELDS = ("cell", "layers", "hidden_size", "embedding_size", "dropout")
 ASSUMED_VOCABULARY = 100  # the Train page's estimate, made without reading the corpus
 
@@ -41,7 +50,8 @@ class RunChoice:
     drop_invalid: bool = False
     tokenizer: str = "auto"
     engine: str = "torch"  # "numpy": a one-layer vanilla RNN trained by NumPy
-    init_from: str | None = None  # a run to fine-tune: its id in a workspace, else its folder
+    init_from: str | None = None  # a model to fine-tune: "prior:ID", a run id in a workspace,
+    # else a run folder
 
 
 def plan_run(
@@ -83,14 +93,21 @@ def plan_run(
                 f"The model to start from learned {learned}, and this corpus is "
                 f"{'molecules' if smiles else 'text'}. Start from a model of the same kind."
             )
-        new_tokens = set(facts["tokens"]) - set(vocabulary.tokens)
+        new_tokens = sorted(set(facts["tokens"]) - set(vocabulary.tokens))
         model_config = replace(model_config, vocab_size=vocabulary.size + len(new_tokens))
+        if train.freeze_layers > model_config.layers:
+            raise RunError(
+                f"The model to start from has {model_config.layers} layer(s): it cannot keep "
+                f"{train.freeze_layers} of them frozen."
+            )
     else:
         overrides = {k: v for k, v in choice.model.items() if k in MODEL_FIELDS}
         model_config = preset_config(preset, facts["vocab_size"], **overrides)
+        new_tokens = []
+        train = replace(train, freeze_layers=0)  # a new model has nothing to keep
     if choice.engine == "numpy":  # plain Adagrad on a one-layer RNN, as in min-char-rnn
         model_config = numpy_model_config(model_config, model_config.vocab_size)
-        train = replace(train, weight_decay=0.0, average=0.0)
+        train = replace(train, weight_decay=0.0, average=0.0, freeze_layers=0)
     if space is not None:
         check_budget(space, model_config, train, facts["characters"])
     return RunConfig(
@@ -103,17 +120,24 @@ def plan_run(
         smiles_column=choice.smiles_column,
         drop_invalid=choice.drop_invalid,
         preset=preset,
-        init_from=str(
-            space.run_dir(choice.init_from) if space else Path(choice.init_from).resolve()
-        )
-        if choice.init_from
-        else None,
+        init_from=_init_reference(choice.init_from, space),
         engine=choice.engine,
+        added_tokens=tuple(new_tokens),
     )
 
 
+def _init_reference(init_from: str | None, space: Workspace | None) -> str | None:
+    """What config.json keeps of the model started from: "prior:ID", or the run's folder."""
+    if not init_from or is_prior(init_from):
+        return init_from
+    return str(space.run_dir(init_from) if space else Path(init_from).resolve())
+
+
 def _base_model(init_from: str, space: Workspace | None) -> tuple[Vocabulary, ModelConfig]:
-    """The vocabulary and model of the run to fine-tune, read from its checkpoint's header."""
+    """The vocabulary and model of the model to fine-tune: a shipped prior's, or those in a
+    run's checkpoint header."""
+    if is_prior(init_from):
+        return prior_header(init_from)
     header = read_header(space.run_dir(init_from) if space else Path(init_from))
     return Vocabulary.from_json(header["vocabulary"]), ModelConfig.from_json(header["model_config"])
 
@@ -126,6 +150,19 @@ def preset_train(preset: str, smiles: bool, **values) -> TrainConfig:
     elif values.get("steps") is None:
         values["steps"] = DEFAULT_STEPS.get(preset, DEFAULT_STEPS["small"])
     values.setdefault("chem_every", DEFAULT_CHEM_EVERY.get(preset, 100) if smiles else 0)
+    return TrainConfig(**values)
+
+
+def finetune_train(smiles: bool = True, **values) -> TrainConfig:
+    """A TrainConfig for fine-tuning a shipped prior (FINETUNE_*) under the values given;
+    ``minutes`` alone is a time limit without a step limit."""
+    if values.get("minutes") is not None:
+        values.setdefault("steps", None)
+    elif values.get("steps") is None:
+        values["steps"] = FINETUNE_STEPS
+    values.setdefault("learning_rate", FINETUNE_LEARNING_RATE)
+    values.setdefault("warmup_steps", FINETUNE_WARMUP_STEPS)
+    values.setdefault("chem_every", FINETUNE_CHEM_EVERY if smiles else 0)
     return TrainConfig(**values)
 
 
@@ -177,8 +214,8 @@ def planned_budget(space: Workspace, choice: RunChoice) -> RunBudget:
     values |= {k: v for k, v in choice.model.items() if k in MODEL_FIELDS}
     if choice.init_from:
         try:
-            values = dict(read_header(space.run_dir(choice.init_from))["model_config"])
-        except (CheckpointError, RunError, KeyError, TypeError):
+            values = asdict(_base_model(choice.init_from, space)[1])
+        except (CheckpointError, UserError, KeyError, TypeError):
             pass  # plan_run says what is wrong when Train is pressed
     reference = choice.corpus
     try:

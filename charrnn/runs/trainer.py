@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from charrnn.core.checkpoint import CHECKPOINT_FILE, load_checkpoint, read_header
+from charrnn.core.checkpoint import CHECKPOINT_FILE, Checkpoint, load_checkpoint, read_header
 from charrnn.core.numpy_train import NumpyTrainer
 from charrnn.core.tokens import Vocabulary
 from charrnn.core.train import Trainer
@@ -24,6 +24,7 @@ from charrnn.runs.config import (
     training_data,
 )
 from charrnn.runs.folder import METRICS_FILE, RunError, read_metrics
+from charrnn.runs.priors import is_prior, load_prior
 
 CHANGED_CORPUS = (
     "The corpus has changed since this run began, so it cannot continue where it stopped. "
@@ -64,7 +65,12 @@ def run_trainer(
         return engine.resume(run_dir, data, train, **hooks)
     (run_dir / METRICS_FILE).unlink(missing_ok=True)  # a start that failed before a checkpoint
     base = None
-    if config.init_from:
+    if is_prior(config.init_from):
+        model, vocabulary, _ = load_prior(config.init_from)
+        base = Checkpoint(model=model, vocabulary=vocabulary, info={}, tensors={})
+        if corpus.kind != "smiles":
+            raise RunError("A shipped molecule prior can only be fine-tuned on molecules.")
+    elif config.init_from:
         base_dir = Path(config.init_from)
         if in_workspace and base_dir.resolve().parent != run_dir.resolve().parent:
             raise RunError("A run can only start from another run of the same workspace.")
