@@ -124,6 +124,22 @@ def test_resize_vocabulary_keeps_what_was_learned(cell):
         model.resize_vocabulary(9)
 
 
+def test_new_symbols_barely_change_what_a_model_writes():
+    """65 new symbols once took one sample in four of the untouched MOSES prior: a model
+    given symbols it never saw must still write as before until it learns them."""
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab_size=20, cell="lstm", embedding_size=8, hidden_size=32))
+    with torch.no_grad():
+        model.head.weight.mul_(20)  # confident, as a trained model is
+    tokens = torch.randint(0, 20, (8, 30))
+    model.resize_vocabulary(20 + 65)
+    with torch.no_grad():
+        chances = model(tokens)[0].softmax(-1)
+    new_share = chances[..., 20:].sum(-1)
+    assert new_share.max() < 1e-2  # per character; over a whole molecule a few percent
+    assert torch.equal(model.head.weight[20:], torch.zeros(65, 32))
+
+
 def test_resize_vocabulary_trains_new_rows():
     torch.manual_seed(0)
     model = CharRNN(ModelConfig(vocab_size=5, cell="gru", embedding_size=4, hidden_size=8))

@@ -14,6 +14,7 @@ from charrnn.cli.train import train_command
 from charrnn.core.model import CELLS, DEFAULT_PRESET, PRESETS
 from charrnn.core.tokens import TOKENIZERS
 from charrnn.core.train_config import PRECISIONS, TrainConfig
+from charrnn.runs.plan import FINETUNE_CHEM_EVERY, FINETUNE_LEARNING_RATE, FINETUNE_STEPS
 
 EXAMPLES = """examples:
   python -m charrnn corpora
@@ -167,8 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RUN_DIR|prior:ID",
         help="fine-tune the model of another run, or a shipped prior (prior:moses; list them "
         "with `python -m charrnn priors`), on this corpus (a new run in --out). From a prior "
-        "the defaults are fine-tuning's: learning rate 0.001, 600 steps, chemistry checks "
-        "every 50 steps",
+        f"the defaults are fine-tuning's: learning rate {FINETUNE_LEARNING_RATE:g}, "
+        f"{FINETUNE_STEPS} steps, chemistry checks every {FINETUNE_CHEM_EVERY} steps",
     )
     group.add_argument(
         "--freeze-layers",

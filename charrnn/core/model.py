@@ -13,6 +13,7 @@ from torch import nn
 from charrnn.errors import SettingsError
 
 CELLS = ("rnn", "gru", "lstm")
+NEW_TOKEN_BIAS_GAP = 8.0  # how far below the lowest output bias a symbol new to a model starts
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -113,8 +114,11 @@ class CharRNN(nn.Module):
             embedding.weight[:old] = self.embedding.weight
             head.weight[:old] = self.head.weight
             head.bias[:old] = self.head.bias
-            # New tokens start unlikely, so fine-tuning does not begin by forgetting.
-            head.bias[old:] = self.head.bias.min() - 2.0
+            # New tokens start unlikely and the same in every context (no random weights):
+            # with 65 new symbols at a bias 2 below the lowest, one sample in four of the
+            # untouched MOSES prior held one, and validity fell from 0.97 to 0.87.
+            head.weight[old:] = 0.0
+            head.bias[old:] = self.head.bias.min() - NEW_TOKEN_BIAS_GAP
         device = self.head.weight.device
         self.embedding, self.head = embedding.to(device), head.to(device)
         self.config = replace(self.config, vocab_size=vocab_size)

@@ -30,9 +30,9 @@ DEFAULT_CHEM_EVERY = {"tiny": 100, "small": 200, "medium": 250}
 # Fine-tuning a shipped prior: it already writes valid molecules, so a gentler learning rate
 # (it should learn the corpus's style, not forget SMILES), a short warm-up, fewer steps, and
 # chemistry checks often enough that validity shows within the first minute.
-FINETUNE_LEARNING_RATE = 1e-3
+FINETUNE_LEARNING_RATE = 1e-4
 FINETUNE_WARMUP_STEPS = 20
-FINETUNE_STEPS = 600
+FINETUNE_STEPS = 300
 FINETUNE_CHEM_EVERY = 50
 MODEL_FIELDS = ("cell", "layers", "hidden_size", "embedding_size", "dropout")
 ASSUMED_VOCABULARY = 100  # the Train page's estimate, made without reading the corpus
