@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import ui, why_panel
+from app import molecule_downloads, sampling_mode, ui, why_panel
 from charrnn.chem.drawing import grid_svg
 from charrnn.core.sample import sample
 from charrnn.core.sampling_budget import bounded_config
@@ -62,7 +62,7 @@ def show_molecules(samples: list[tuple[str, float]]) -> None:
         "the model finds a molecule (closer to 0 = more typical)."
     )
     st.dataframe(table, hide_index=True)
-    ui.csv_download("Download the table (.csv)", table, "molecules.csv", "generate_download_csv")
+    molecule_downloads.molecules(samples)
 
 
 def publish(space, run_id: str, run_name: str, smiles: bool) -> None:
@@ -113,8 +113,9 @@ def share(space, made: dict, run_id: str, run_name: str, smiles: bool) -> None:
         st.error(ui.plain(problem))
 
 
-def sampling_form(smiles: bool, unit: str) -> dict:
-    """The sampling settings, as sample_config's arguments (seed 0: new samples)."""
+def sampling_form(smiles: bool, unit: str, counted: bool = True) -> dict:
+    """The sampling settings, as sample_config's arguments (seed 0: new samples); the
+    number of samples only when ``counted`` (not when looking for N different ones)."""
     temperature = st.slider(
         "Temperature",
         0.0,
@@ -144,7 +145,9 @@ def sampling_form(smiles: bool, unit: str) -> dict:
     )
     if smiles:
         length = st.slider("Longest molecule (symbols)", 10, 300, 120, 10, key="generate_length_sm")
-        count = st.slider("Number of molecules", 1, 100, 16, key="generate_count_sm")
+        count = (
+            st.slider("Number of molecules", 1, 100, 16, key="generate_count_sm") if counted else 1
+        )
         prompt = st.text_input(
             "Start of every molecule (optional)",
             key="generate_prompt_sm",
@@ -154,7 +157,9 @@ def sampling_form(smiles: bool, unit: str) -> dict:
         )
     else:
         length = st.slider("Length (characters)", 20, 2000, 300, 10, key="generate_length_text")
-        count = st.slider("Number of samples", 1, 10, 3, key="generate_count_text")
+        count = (
+            st.slider("Number of samples", 1, 10, 3, key="generate_count_text") if counted else 1
+        )
         prompt = st.text_area(
             "Prompt (optional)",
             key="generate_prompt_text",
@@ -218,7 +223,8 @@ smiles = vocabulary.line_based
 unit = "symbol" if smiles else "character"
 settings, why = st.columns([1, 1], gap="large")
 with settings:
-    chosen = sampling_form(smiles, unit)
+    unique = sampling_mode.mode_form(smiles)
+    chosen = sampling_form(smiles, unit, counted=unique is None)
 
 with why, st.expander("Why these characters? (what temperature does)", expanded=True):
     why_panel.show(model, vocabulary, chosen, unit)
@@ -226,17 +232,20 @@ with why, st.expander("Why these characters? (what temperature does)", expanded=
 made = read_generated(space.run_dir(run_id))  # kept in the run folder: a refresh finds them
 if st.button("Generate", key="generate_button", type="primary"):
     try:
-        config = sample_config(**chosen)
-        config, trimmed = bounded_config(model, vocabulary, config)  # the server is shared
-        if trimmed:
-            st.info(trimmed)
-        with st.spinner("Writing…"):
-            results = sample(model, vocabulary, config)
+        config, search = sample_config(**chosen), {}
+        if unique:  # N different ones: how the search went is kept with them
+            samples, search = sampling_mode.find_unique(model, vocabulary, config, unique)
+        else:
+            config, trimmed = bounded_config(model, vocabulary, config)  # the server is shared
+            if trimmed:
+                st.info(trimmed)
+            with st.spinner("Writing…"):
+                results = sample(model, vocabulary, config)
+            samples = [(result.text, result.log_likelihood) for result in results]
     except UserError as error:
         st.error(ui.plain(str(error)))  # the last samples below stay
     else:
-        samples = [(result.text, result.log_likelihood) for result in results]
-        made = {"seed": config.seed, "samples": samples, "step": step}
+        made = {"seed": config.seed, "samples": samples, "step": step, **search}
         try:
             made = save_generated(space.run_dir(run_id), **made)
         except OSError as error:  # e.g. DiskFullError: its strerror is for people
@@ -246,6 +255,14 @@ if st.button("Generate", key="generate_button", type="primary"):
 if made:
     st.subheader("Molecules" if smiles else "Samples")
     st.caption(made_text(made))
-    (show_molecules if smiles else show_text)(made["samples"])
+    if made.get("mode") == "unique":
+        sampling_mode.show_outcome(made)
+    if smiles:
+        show_molecules(made["samples"])
+    elif made.get("mode") == "unique":
+        sampling_mode.show_lines(made["samples"])
+        molecule_downloads.lines(made["samples"])
+    else:
+        show_text(made["samples"])
     if not made.get("unsaved"):
         share(space, made, run_id, run.name, smiles)

@@ -6,13 +6,17 @@ Runs are tiny models trained in-process into a workspace under a temporary CHARR
 from __future__ import annotations
 
 import base64
+import io
 import json
 from pathlib import Path
 
 import pytest
 from conftest import quick_config
+from rdkit import Chem
 from streamlit.testing.v1 import AppTest
 
+from app import molecule_downloads
+from charrnn.chem.smiles import canonical_set
 from charrnn.core.model import ModelConfig
 from charrnn.runs.config import RunConfig, corpus_fingerprint, load_corpus
 from charrnn.runs.folder import GENERATED_FILE, read_generated, save_generated
@@ -229,8 +233,68 @@ def test_generate_molecules_shows_a_grid_and_a_table(monkeypatch, home, smiles_s
     assert list(table.columns) == ["SMILES", "valid", "reason if invalid", "log-likelihood"]
     assert len(table) == 6 and all(smiles.startswith("C") for smiles in table["SMILES"])
     assert at.metric[0].value.endswith("of 6")
-    assert len(at.get("download_button")) == 1
+    assert len(at.get("download_button")) == 2  # CSV and SDF
     assert at.get("plotly_chart")  # the why panel works for SMILES too
+
+
+def distinct(smiles) -> int:
+    return len(canonical_set(list(smiles)))
+
+
+def download_keys(at) -> list[str]:
+    return [button.proto.id.rsplit("-", 1)[-1] for button in at.get("download_button")]
+
+
+def ask_for_unique(at, wanted: int, tries: int, seed: int = 3):
+    at.radio(key="generate_mode").set_value("unique").run()
+    at.number_input(key="generate_unique_count").set_value(wanted)
+    at.number_input(key="generate_max_tries").set_value(tries)
+    at.number_input(key="generate_seed").set_value(seed)
+    return at.button(key="generate_button").click().run()
+
+
+def test_n_different_molecules_are_found_kept_and_downloadable(monkeypatch, home, smiles_space):
+    token, run_id = smiles_space
+    at = open_page(monkeypatch, home, token, run_id)
+    assert at.radio(key="generate_mode").options == ["Samples", "N different molecules"]
+    ask_for_unique(at, 5, 500)
+    no_exceptions(at)
+    assert not at.error
+    assert "Found 5 different valid molecules in" in at.success[0].value
+    assert "generate_count_sm" not in [slider.key for slider in at.slider]  # N is asked for
+    table = at.dataframe[0].value
+    assert len(table) == 5 and table["valid"].all()
+    assert distinct(table["SMILES"]) == 5
+    assert {"generate_download_csv", "generate_download_sdf"} <= set(download_keys(at))
+    saved = read_generated(Workspace(token, home).run_dir(run_id))
+    assert saved["mode"] == "unique" and saved["wanted"] == 5 and len(saved["samples"]) == 5
+    sdf = io.BytesIO(molecule_downloads.sdf_bytes(saved["samples"]))  # what the button gives
+    assert len([mol for mol in Chem.ForwardSDMolSupplier(sdf) if mol is not None]) == 5
+    again = open_page(monkeypatch, home, token, run_id)  # a refresh keeps them
+    no_exceptions(again)
+    assert list(again.dataframe[0].value["SMILES"]) == list(table["SMILES"])
+    assert "Found 5 different valid molecules" in again.success[0].value
+
+
+def test_n_different_molecules_stop_at_the_most_tries(monkeypatch, home, smiles_space):
+    at = open_page(monkeypatch, home, *smiles_space)
+    ask_for_unique(at, 200, 20)
+    no_exceptions(at)
+    assert "Stopped after 20 samples, the most allowed" in at.warning[0].value
+    assert len(at.dataframe[0].value) < 200
+
+
+def test_n_different_lines_of_text(monkeypatch, home, text_space):
+    at = open_page(monkeypatch, home, *text_space)
+    assert at.radio(key="generate_mode").options == ["Samples", "N different lines"]
+    at.slider(key="generate_length_text").set_value(60)
+    ask_for_unique(at, 3, 300)
+    no_exceptions(at)
+    assert "Found 3 different lines" in at.success[0].value
+    lines = list(at.dataframe[0].value["line"])
+    assert len(set(lines)) == 3 and all("\n" not in line for line in lines)
+    assert download_keys(at) == ["generate_download_lines"]
+    assert not at.code  # lines are a table, not sample blocks
 
 
 def test_choosing_another_run_makes_it_the_current_one(monkeypatch, home, text_space):

@@ -169,6 +169,45 @@ def test_sample_check_marks_each_smiles(smiles_run, capsys):
     assert "of 5 samples are valid molecules" in captured.err
 
 
+def test_sample_unique_writes_distinct_molecules_as_sdf_csv_and_smi(tmp_path, capsys):
+    from rdkit import Chem
+
+    from charrnn.chem.smiles import canonical_smiles
+
+    base = ["sample", "prior:moses", "--unique", "6", "--max-tries", "200", "--seed", "3"]
+    sdf, csv_file = tmp_path / "hits.sdf", tmp_path / "hits.csv"
+    assert cli.main([*base, "--format", "sdf", "--out", str(sdf)]) == 0
+    assert "Found 6 different valid molecules in" in capsys.readouterr().err
+    mols = list(Chem.ForwardSDMolSupplier(io.BytesIO(sdf.read_bytes())))
+    smiles = [mol.GetProp("SMILES") for mol in mols]
+    assert len(set(smiles)) == 6 and all(mol.HasProp("QED") for mol in mols)
+    assert cli.main([*base, "--format", "csv", "--out", str(csv_file)]) == 0
+    import pandas as pd
+
+    table = pd.read_csv(csv_file)
+    assert list(table["SMILES"]) == smiles and table["valid"].all()
+    assert cli.main(base) == 0  # printed one per line, canonical
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == smiles and all(canonical_smiles(text) == text for text in printed)
+
+
+def test_sample_unique_stops_at_max_tries(smiles_run, capsys):
+    options = ["sample", str(smiles_run), "--unique", "500", "--max-tries", "30"]
+    assert cli.main(options) == 0
+    assert "Stopped after 30 samples, the most allowed" in capsys.readouterr().err
+
+
+def test_sample_unique_lines_of_text(toy_run, tmp_path, capsys):
+    out = tmp_path / "lines.csv"
+    options = ["sample", str(toy_run), "--unique", "3", "--length", "30", "--seed", "2"]
+    assert cli.main([*options, "--format", "csv", "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "text,log_likelihood" and len(lines) == 4
+    assert cli.main([*options, "--format", "sdf"]) == 2
+    assert "this run learned text" in capsys.readouterr().err
+    assert cli.main(["sample", str(toy_run), "--max-tries", "5"]) == 2
+
+
 def test_evaluate_reports_the_validation_loss_of_a_text_run(toy_run, capsys):
     assert cli.main(["evaluate", str(toy_run), "--json"]) == 0
     results = json.loads(capsys.readouterr().out)

@@ -1,5 +1,5 @@
 """Tests for charrnn.core.model: shapes of every cell, the config, the presets, growing a
-vocabulary.
+vocabulary, the "auto" precision rule.
 
 Models are tiny; only the presets are built at their real sizes.
 """
@@ -18,6 +18,7 @@ from charrnn.core.model import (
     detach_state,
     parameter_count,
     preset_config,
+    use_bfloat16,
 )
 
 
@@ -148,3 +149,50 @@ def test_resize_vocabulary_trains_new_rows():
     logits, _ = model(torch.tensor([[6, 5, 1]]))
     logits.sum().backward()
     assert model.embedding.weight.grad[5:].abs().sum() > 0
+
+
+def _native_bfloat16(monkeypatch, native: bool) -> None:
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: True)
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: native)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_on_cpu_is_bfloat16_only_where_faster(monkeypatch, native):
+    _native_bfloat16(monkeypatch, native)
+    cpu = torch.device("cpu")
+    with torch.backends.mkldnn.flags(enabled=True):  # training: oneDNN's bfloat16 is fast
+        assert use_bfloat16("auto", cpu) is native
+    with torch.backends.mkldnn.flags(enabled=False):  # sampling: bfloat16 was 1.3-5x slower
+        assert use_bfloat16("auto", cpu) is False
+        assert use_bfloat16("bfloat16", cpu) is True  # asked for: always
+    assert use_bfloat16("float32", cpu) is False
+
+
+@pytest.mark.parametrize("supported", [True, False])
+def test_auto_precision_on_cuda_follows_the_gpu(monkeypatch, supported):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: supported)
+    with torch.backends.mkldnn.flags(enabled=False):
+        assert use_bfloat16("auto", torch.device("cuda")) is supported
+
+
+def test_auto_precision_samples_as_float32_on_cpu(monkeypatch):
+    """Sampling switches oneDNN off, so "auto" writes exactly what float32 writes."""
+    _native_bfloat16(monkeypatch, True)
+    from charrnn.core.sample import SampleConfig, sample
+    from charrnn.core.tokens import build_vocabulary
+
+    torch.manual_seed(0)
+    vocabulary = build_vocabulary(["the quick brown fox\n"])
+    model = CharRNN(ModelConfig(vocab_size=vocabulary.size, hidden_size=32, layers=1))
+    texts = {
+        precision: [
+            s.text
+            for s in sample(
+                model,
+                vocabulary,
+                SampleConfig(num_samples=4, max_length=30, seed=3, precision=precision),
+            )
+        ]
+        for precision in ("auto", "float32")
+    }
+    assert texts["auto"] == texts["float32"]

@@ -25,6 +25,7 @@ EXAMPLES = """examples:
   python -m charrnn priors
   python -m charrnn train mine.smi --init-from prior:moses --out runs/tuned --minutes 2
   python -m charrnn sample prior:moses --num 5 --check
+  python -m charrnn sample prior:moses --unique 100 --max-tries 1000 --format sdf --out hits.sdf
 """
 
 
@@ -218,6 +219,26 @@ def build_parser() -> argparse.ArgumentParser:
     sampler.add_argument(
         "--json", action="store_true", help="print a JSON list instead of plain text"
     )
+    sampler.add_argument(
+        "--unique",
+        type=count,
+        metavar="N",
+        help="sample until N different valid molecules (SMILES, compared as canonical "
+        "SMILES) or N different lines (text) are found, or --max-tries samples are drawn",
+    )
+    sampler.add_argument(
+        "--max-tries",
+        type=count,
+        metavar="M",
+        help="with --unique: draw at most M samples in all (default: 10 x N)",
+    )
+    sampler.add_argument(
+        "--format",
+        choices=("smi", "csv", "sdf"),
+        help="write a file: one sample per line (smi), a table with log-likelihoods and, "
+        "for molecules, their properties (csv), or an SD file of the valid molecules (sdf)",
+    )
+    sampler.add_argument("--out", metavar="FILE", help="write to FILE (default: print)")
 
     evaluator = commands.add_parser(
         "evaluate",

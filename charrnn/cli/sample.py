@@ -1,12 +1,15 @@
 """`python -m charrnn sample` (let a run's model or a shipped prior write), `corpora` and
 `priors` (list the built-in corpora and the shipped priors).
 
-Text prints one block per sample; SMILES one per line, with --check marked valid or not.
+Text prints one block per sample; SMILES one per line, with --check marked valid or not;
+--unique N samples until N different ones; --format and --out write a .smi, .csv or .sdf.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import sys
 from dataclasses import asdict
@@ -22,7 +25,11 @@ from charrnn.core.sample import SampleConfig, sample
 from charrnn.core.tokens import Vocabulary
 from charrnn.corpora.builtins import builtin_corpora
 from charrnn.errors import UserError
+from charrnn.files import atomic_write_text
 from charrnn.runs.priors import is_prior, load_prior, shipped_priors
+from charrnn.runs.unique import sample_unique
+
+TRIES_PER_WANTED = 10  # --max-tries when not given: 10 samples for each one wanted
 
 
 def load_model(reference: str) -> tuple[CharRNN, Vocabulary]:
@@ -34,6 +41,30 @@ def load_model(reference: str) -> tuple[CharRNN, Vocabulary]:
     return checkpoint.model, checkpoint.vocabulary
 
 
+def found_text(found: list[tuple[str, float]], file_format: str, smiles: bool) -> str:
+    """Samples as a file: one per line (smi), a CSV table, or an SD file (molecules only)."""
+    if file_format == "smi":
+        return "".join(text + "\n" for text, _ in found)
+    if file_format == "sdf" and not smiles:
+        raise UserError("--format sdf holds molecules; this run learned text (use smi or csv).")
+    from charrnn.chem.export import export_csv, export_sdf
+
+    if file_format == "sdf":
+        export = export_sdf(found)
+        if export.skipped:
+            print(f"{export.skipped} invalid SMILES were left out of the SD file.", file=sys.stderr)
+        return export.text
+    if smiles:
+        return export_csv(found)
+    from charrnn.chem.export import spreadsheet_safe
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["text", "log_likelihood"])
+    writer.writerows([spreadsheet_safe(text), round(ll, 3)] for text, ll in found)
+    return out.getvalue()
+
+
 def sample_command(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -41,6 +72,8 @@ def sample_command(args: argparse.Namespace) -> int:
     smiles = vocabulary.line_based
     if args.check and not smiles:
         raise UserError("--check marks SMILES valid or invalid; this run learned text.")
+    if args.max_tries and not args.unique:
+        raise UserError("--max-tries bounds --unique N; give --unique too.")
     config = SampleConfig(
         temperature=args.temperature,
         top_k=args.top_k,
@@ -50,8 +83,22 @@ def sample_command(args: argparse.Namespace) -> int:
         num_samples=args.num or (10 if smiles else 1),
         seed=args.seed,
     )
-    samples = sample(model, vocabulary, config)
-    rows = [asdict(item) for item in samples]
+    if args.unique:
+        tries = args.max_tries or TRIES_PER_WANTED * args.unique
+        result = sample_unique(model, vocabulary, config, args.unique, tries)
+        print(result.message, file=sys.stderr)
+        rows = [{"text": text, "log_likelihood": ll} for text, ll in result.found]
+    else:
+        rows = [asdict(item) for item in sample(model, vocabulary, config)]
+    if args.out or args.format:
+        found = [(row["text"], row["log_likelihood"]) for row in rows]
+        text = found_text(found, args.format or "smi", smiles)
+        if args.out:
+            atomic_write_text(Path(args.out), text)
+            print(f"Wrote {len(rows)} samples to {args.out}.", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
     if args.check:
         from charrnn.chem.smiles import smiles_problem
 
@@ -60,7 +107,7 @@ def sample_command(args: argparse.Namespace) -> int:
             row["valid"] = row["problem"] is None
     if args.json:
         print(json.dumps(rows, indent=2))
-    elif smiles:
+    elif smiles or args.unique:  # one per line
         for row in rows:
             verdict = "" if not args.check else "\tvalid" if row["valid"] else "\tinvalid: "
             print(printable(row["text"]) + verdict + printable(row.get("problem") or ""))

@@ -138,14 +138,18 @@ def parameter_count(model: nn.Module) -> int:
 
 
 def use_bfloat16(precision: str, device: torch.device) -> bool:
-    """Whether to autocast to bfloat16: "auto" does it only where the hardware has it natively
-    (recent x86 CPUs with AVX512-BF16/AMX, Ampere and later GPUs), about 1.7x faster here."""
+    """Whether to autocast to bfloat16. "auto" does it only where it is faster: Ampere and
+    later GPUs, and CPUs with native bfloat16 (AVX512-BF16/AMX) while oneDNN is switched on,
+    as in training. Without oneDNN (sampling, core.sample.lean) bfloat16 ran 1.3-5x slower
+    than float32 on such a CPU (benchmarks/bench_sampling_precision.py)."""
     if precision != "auto":
         return precision == "bfloat16"
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    mkldnn = torch.backends.mkldnn.is_available()
-    return bool(mkldnn and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    mkldnn = torch.backends.mkldnn
+    return bool(
+        mkldnn.is_available() and mkldnn.enabled and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    )
 
 
 def default_device() -> torch.device:

@@ -80,3 +80,33 @@ def bounded_config(
         f"sample is at most {length:,} long here (shortened from {config.max_length:,})."
     )
     return replace(config, max_length=length), note
+
+
+GROWING_BATCHES = 4  # the small first batches of sample-until-unique (runs.unique), counted
+
+
+def bounded_tries(
+    model: CharRNN,
+    vocabulary: Vocabulary,
+    config: SampleConfig,
+    max_tries: int,
+    batch_size: int,
+    budget: float = WORK_BUDGET,
+) -> tuple[SampleConfig, int, str | None]:
+    """A sample-until-unique request fitted to the work budget: its samples shortened as
+    bounded_config does for one batch, then at most as many tries (samples in all, in
+    batches of ``batch_size``) as the budget allows, with a sentence saying what was cut."""
+    batch = min(batch_size, max_tries)
+    config, note = bounded_config(model, vocabulary, replace(config, num_samples=batch), budget)
+    parameters, tokens = model_parameters(model), len(prompt_ids(vocabulary, config.prompt))
+    one_batch = sampling_work(parameters, batch, config.max_length, tokens)
+    overhead = sampling_work(parameters, 0, config.max_length, tokens)
+    batches = max(1, math.floor((budget - GROWING_BATCHES * overhead) / one_batch))
+    most = batches * batch
+    if most >= max_tries:
+        return config, max_tries, note
+    cut = (
+        f"This model has {parameters:,} parameters, so the shared server draws at most "
+        f"{most:,} samples per request with it (not {max_tries:,})."
+    )
+    return config, most, cut if note is None else f"{note} {cut}"
