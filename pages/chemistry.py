@@ -11,14 +11,17 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import ui
+from app import model_choice, ui
 from charrnn.chem.drawing import grid_svg
 from charrnn.chem.properties import PROPERTY_INFO
 from charrnn.core.checkpoint import read_header
+from charrnn.corpora.builtins import builtin_corpora
 from charrnn.errors import UserError
 from charrnn.runs import assessment
 from charrnn.runs.assessment import AssessmentSettings
-from charrnn.runs.folder import has_model
+from charrnn.runs.folder import RunError
+from charrnn.runs.models import model_choices, results_folder
+from charrnn.runs.priors import find_prior
 from charrnn.runs.report import escape_markdown
 from charrnn.runs.status import CheckStatus
 
@@ -34,21 +37,24 @@ st.caption(
 )
 
 
-def molecule_runs() -> list:
-    """Runs with a saved model that learned SMILES."""
-    found = []
-    for run in space.runs():
-        folder = space.run_dir(run.id)
-        if has_model(folder):
-            try:
-                if read_header(folder)["vocabulary"].get("line_based"):
-                    found.append(run)
-            except (UserError, KeyError, OSError):
-                continue
-    return found
+def compare_with() -> str:
+    """A shipped prior's training set is not shipped: the user picks what to compare with."""
+    options = {f"builtin:{c.id}": c.title for c in builtin_corpora() if c.kind == "smiles"}
+    corpus = ui.current_corpus(space)
+    if corpus and corpus.get("kind") == "smiles" and not corpus.get("smiles_column"):
+        options = {corpus["reference"]: f"{corpus['name']} (your corpus)"} | options
+    return st.selectbox(
+        "Compare with",
+        list(options),
+        format_func=options.get,
+        key="chemistry_reference",
+        help="The prior learned from the MOSES set (1.5 million drug-like molecules), which "
+        "is not shipped. Its molecules are measured against the corpus you choose here: "
+        "novelty, FCD and the property histograms are relative to it.",
+    )
 
 
-def check_form(folder) -> None:
+def check_form(choice, reference: str) -> None:
     first, second, third = st.columns([2, 2, 1.4], vertical_alignment="bottom")
     count = first.select_slider(
         "Molecules to write",
@@ -75,7 +81,14 @@ def check_form(folder) -> None:
         "all its molecules (a minute or more on a big corpus); later checks reuse that.",
     )
     if st.button("Check the chemistry", key="chemistry_start", type="primary"):
-        settings = AssessmentSettings(samples=count, temperature=temperature, fcd=fcd)
+        settings = AssessmentSettings(
+            samples=count, temperature=temperature, fcd=fcd, reference=reference
+        )
+        try:
+            folder = results_folder(space, choice.id, create=True)
+        except UserError as error:  # e.g. the workspace is full
+            st.error(ui.plain(str(error)))
+            return
         assessment.request(folder, settings)
         runner.submit(folder, "assess")
         st.rerun()
@@ -150,10 +163,12 @@ def histogram_chart(name: str, shares: dict) -> go.Figure:
 def show_report(report: dict, step: int) -> None:
     settings = report["settings"]
     made = time.strftime("%d %b %H:%M", time.localtime(report["created"]))
+    against = report.get("compared_with")
+    against = f"molecules of {escape_markdown(against)}" if against else "training molecules"
     st.caption(
         f"{settings['samples']:,} molecules written at temperature {settings['temperature']:g} "
         f"by the model at step {report['step']:,} ({made}), compared with "
-        f"{report['training']['valid']:,} training molecules."
+        f"{report['training']['valid']:,} {against}."
     )
     if report["step"] != step:
         st.info("The model has trained further since this check: check again to update it.")
@@ -218,29 +233,38 @@ def show_report(report: dict, step: int) -> None:
     )
 
 
-run_id = ui.choose_run(
+choice = model_choice.choose(
     space,
-    molecule_runs(),
+    model_choices(space, molecules_only=True),
     "chemistry_run",
     "Your runs that learned molecules and have saved a model.",
     'Chemistry needs a model trained on molecules. On Home, press "Generate molecules": '
     "a tiny model learns the NCI molecules in a few minutes.",
 )
-try:
-    folder = space.run_dir(run_id)
-    step = int(read_header(folder).get("step", 0))
-except (UserError, OSError):
-    st.error("This run has just gone away (deleted?). Pick another one.")
-    st.stop()
+reference = compare_with() if choice.shipped else ""
+if choice.shipped:
+    step = int(find_prior(choice.id).training.get("steps", 0))
+    try:
+        folder = results_folder(space, choice.id)
+    except RunError:
+        folder = None  # not yet checked in this workspace
+else:
+    try:
+        folder = space.run_dir(choice.id)
+        step = int(read_header(folder).get("step", 0))
+    except (UserError, OSError):
+        st.error("This run has just gone away (deleted?). Pick another one.")
+        st.stop()
 
-status = assessment.read_status(folder)
+status = assessment.read_status(folder) if folder else {}
 active = status.get("status") in assessment.ACTIVE
 if not active:
-    check_form(folder)
+    check_form(choice, reference)
 if status.get("status") in (CheckStatus.FAILED, CheckStatus.INTERRUPTED):
     st.error(f"The last check did not finish. {escape_markdown(status.get('error') or '')}")
-st.fragment(live_status, run_every=1.0 if active else None)(folder)
-report = assessment.read_report(folder)
+if folder:
+    st.fragment(live_status, run_every=1.0 if active else None)(folder)
+report = assessment.read_report(folder) if folder else None
 if report:
     show_report(report, step)
 elif not active:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import molecule_downloads, sampling_mode, ui, why_panel
+from app import model_choice, molecule_downloads, sampling_mode, ui, why_panel
 from charrnn.chem.drawing import grid_svg
 from charrnn.core.sample import sample
 from charrnn.core.sampling_budget import bounded_config
@@ -23,15 +23,16 @@ from charrnn.runs.generate_view import (
     share_text,
     shared_items,
 )
-from charrnn.runs.report import run_labels
+from charrnn.runs.models import model_choices, results_folder
 from charrnn.runs.status import RunStatus
-from charrnn.runs.train_view import trained_runs
 
 
-def remember_run(space) -> None:
-    chosen = st.session_state.get("generate_run")
-    if chosen in {run.id for run in space.runs()}:  # never a stale label
-        space.update_choices(run=chosen)
+def kept_samples(space, model_id: str) -> dict | None:
+    """The last samples made with this model in this workspace (None: none yet)."""
+    try:
+        return read_generated(results_folder(space, model_id))
+    except UserError:  # a prior nothing was made with yet, or a run deleted meanwhile
+        return None
 
 
 def show_text(samples: list[tuple[str, float]]) -> None:
@@ -65,8 +66,8 @@ def show_molecules(samples: list[tuple[str, float]]) -> None:
     molecule_downloads.molecules(samples)
 
 
-def publish(space, run_id: str, run_name: str, smiles: bool) -> None:
-    made = read_generated(space.run_dir(run_id))
+def publish(space, model_id: str, run_name: str, smiles: bool) -> None:
+    made = kept_samples(space, model_id)
     if not made:
         return
     author = st.session_state.get("generate_author", "")
@@ -82,11 +83,11 @@ def publish(space, run_id: str, run_name: str, smiles: bool) -> None:
     except UserError as error:
         st.session_state["generate_share_problem"] = str(error)
     else:
-        save_generated(space.run_dir(run_id), **{**made, "shared": entry_id})
+        save_generated(results_folder(space, model_id), **{**made, "shared": entry_id})
         space.update_choices(author=" ".join(author.split()))  # offered again next time
 
 
-def share(space, made: dict, run_id: str, run_name: str, smiles: bool) -> None:
+def share(space, made: dict, model_id: str, run_name: str, smiles: bool) -> None:
     """The "Share with the class" form under the samples."""
     st.subheader("Share with the class")
     if made.get("shared"):
@@ -106,7 +107,7 @@ def share(space, made: dict, run_id: str, run_name: str, smiles: bool) -> None:
             key="generate_publish",
             icon=":material/groups:",
             on_click=publish,
-            args=(space, run_id, run_name, smiles),
+            args=(space, model_id, run_name, smiles),
         )
     problem = st.session_state.pop("generate_share_problem", None)
     if problem:
@@ -188,8 +189,8 @@ def sampling_form(smiles: bool, unit: str, counted: bool = True) -> dict:
 
 space = ui.workspace()
 st.title("Generate")
-runs = trained_runs(space)
-if not runs:
+choices = model_choices(space)
+if not choices:
     st.info(
         "There is no trained model here yet. Train one first: a minute on the toy pattern "
         "already gives something to play with, and it shows up here as soon as it has saved."
@@ -197,27 +198,15 @@ if not runs:
     if st.button("Go to Train", key="generate_go_train", type="primary"):
         st.switch_page("pages/train.py")
     st.stop()
-
-ids = [run.id for run in runs]
-labels = run_labels(runs)  # no status icons: a label must not change while the page is open
-current = space.choices.get("run")
-run_id = st.selectbox(
-    "Model",
-    ids,
-    index=ids.index(current) if current in ids else 0,
-    format_func=labels.get,
-    key="generate_run",
-    on_change=remember_run,
-    args=(space,),
-    help="Any of your runs that has saved a trained model.",
+choice = model_choice.choose(
+    space, choices, "generate_run", "Any of your runs that has saved a trained model.", ""
 )
-loaded = ui.load_run_model(space, run_id)
+loaded = model_choice.load(space, choice.id)
 if loaded is None:
     st.stop()
 model, vocabulary, step = loaded
-run = runs[ids.index(run_id)]
-if run.status not in (RunStatus.FINISHED, RunStatus.STOPPED):
-    st.caption(f"This run is {run.status}: you are using the model it saved at step {step}.")
+if choice.status not in (None, RunStatus.FINISHED, RunStatus.STOPPED):
+    st.caption(f"This run is {choice.status}: you are using the model it saved at step {step}.")
 
 smiles = vocabulary.line_based
 unit = "symbol" if smiles else "character"
@@ -229,7 +218,7 @@ with settings:
 with why, st.expander("Why these characters? (what temperature does)", expanded=True):
     why_panel.show(model, vocabulary, chosen, unit)
 
-made = read_generated(space.run_dir(run_id))  # kept in the run folder: a refresh finds them
+made = kept_samples(space, choice.id)  # kept in the run's folder: a refresh finds them
 if st.button("Generate", key="generate_button", type="primary"):
     try:
         config, search = sample_config(**chosen), {}
@@ -247,7 +236,7 @@ if st.button("Generate", key="generate_button", type="primary"):
     else:
         made = {"seed": config.seed, "samples": samples, "step": step, **search}
         try:
-            made = save_generated(space.run_dir(run_id), **made)
+            made = save_generated(results_folder(space, choice.id, create=True), **made)
         except OSError as error:  # e.g. DiskFullError: its strerror is for people
             st.warning(f"These samples are shown but could not be kept. {error.strerror or error}")
             made["unsaved"] = True  # sharing reads the kept samples: not offered for these
@@ -265,4 +254,4 @@ if made:
     else:
         show_text(made["samples"])
     if not made.get("unsaved"):
-        share(space, made, run_id, run.name, smiles)
+        share(space, made, choice.id, choice.name, smiles)

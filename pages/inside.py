@@ -13,19 +13,21 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import ui
+from app import model_choice, ui
 from charrnn.core import hidden_units, inside
 from charrnn.core.detectors import detectors
 from charrnn.core.sample import SampleConfig, sample
 from charrnn.core.sampling_budget import bounded_config
 from charrnn.errors import UserError
 from charrnn.runs.config import load_corpus, read_run_config
-from charrnn.runs.folder import has_model
+from charrnn.runs.models import model_choices
+from charrnn.runs.priors import is_prior
 from charrnn.runs.report import text_html
 
 TEXT_LIMIT = 600  # characters traced on this page
 TARGET_COLOUR, OTHER_COLOUR = "#e4572e", "#9aa5b1"
 STATIC = {"displayModeBar": False}
+PRIOR_TEXTS, PRIOR_TEXTS_TITLE = "builtin:nci-5k", "NCI first 5K (RDKit)"
 space = ui.workspace()
 st.title("Inside the network")
 st.caption(
@@ -41,7 +43,7 @@ def corpus_text(reference: str, column: str | None, drop_invalid: bool) -> tuple
     return corpus.text or "", list(corpus.lines or [])
 
 
-def choose_text(model, vocabulary, folder, smiles: bool) -> str:
+def choose_text(model, vocabulary, model_id: str, smiles: bool) -> str:
     source = st.radio(
         "Text to read",
         ["From the corpus", "A sample the model writes", "Type your own"],
@@ -65,11 +67,15 @@ def choose_text(model, vocabulary, folder, smiles: bool) -> str:
             config, _ = bounded_config(model, vocabulary, config)  # shorter for big models
             st.session_state["inside_sample"] = sample(model, vocabulary, config)[0].text
         return st.session_state["inside_sample"]
-    config = read_run_config(folder)
-    if not space.owns_corpus(config.corpus):
-        st.info("This run's corpus is not in this workspace: pick another source.")
-        return ""
-    text, lines = corpus_text(config.corpus, config.smiles_column, config.drop_invalid)
+    if is_prior(model_id):  # its training set is not shipped: molecules of a built-in
+        st.caption(f"Molecules from {PRIOR_TEXTS_TITLE}: the prior's own set is not shipped.")
+        text, lines = corpus_text(PRIOR_TEXTS, None, True)
+    else:
+        config = read_run_config(space.run_dir(model_id))
+        if not space.owns_corpus(config.corpus):
+            st.info("This run's corpus is not in this workspace: pick another source.")
+            return ""
+        text, lines = corpus_text(config.corpus, config.smiles_column, config.drop_invalid)
     if smiles:
         number = st.number_input("Molecule number", 1, len(lines), 1, key="inside_line")
         return lines[int(number) - 1]
@@ -197,24 +203,22 @@ def cycle_section(trace: inside.Trace) -> None:
     st.plotly_chart(figure, key="inside_cycle", config=STATIC)
 
 
-runs = [run for run in space.runs() if has_model(space.run_dir(run.id))]
-run_id = ui.choose_run(
+choice = model_choice.choose(
     space,
-    runs,
+    model_choices(space),
     "inside_run",
     "Any of your runs that has saved a trained model.",
     'Nothing to look inside yet. On Home, press "Learn a pattern": a tiny model learns it '
     "in seconds and this page shows how.",
 )
-loaded = ui.load_run_model(space, run_id)
+loaded = model_choice.load(space, choice.id)
 if loaded is None:
     st.stop()
 model, vocabulary, _ = loaded
-folder = space.run_dir(run_id)
 smiles = vocabulary.line_based
-text = choose_text(model, vocabulary, folder, smiles)
+text = choose_text(model, vocabulary, choice.id, smiles)
 try:
-    trace = ui.cached_trace(space, run_id, text)
+    trace = model_choice.cached_trace(space, choice.id, text)
 except UserError as error:
     st.error(ui.plain(str(error)))
     st.stop()

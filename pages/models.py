@@ -1,4 +1,5 @@
-"""Models: this workspace's runs. Compare their loss curves, rename, download, upload, delete.
+"""Models: this workspace's runs and the shipped priors. Compare the runs' loss curves,
+rename, download, upload, delete; use a prior at once.
 
 A downloaded model is a zip that can be uploaded back here (or on another server).
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import ui
+from app import prior_cards, ui
 from charrnn.corpora.builtins import builtin_corpora
 from charrnn.errors import UserError
 from charrnn.runs.folder import has_model
@@ -113,7 +114,7 @@ def manage(runs) -> None:
         elif st.button(
             "Make current", key="models_make_current", help="Use it on the Generate page."
         ):
-            space.update_choices(run=run_id)
+            space.update_choices(run=run_id, model=None)
             done(f"{escape_markdown(run.name)} is now your current model.")
     with rename:
         new_name = st.text_input("New name", value=run.name, key=f"models_new_name_{run_id}")
@@ -187,5 +188,7 @@ else:
     st.info("You have no models yet. Train one: it appears here as soon as it starts.")
     if st.button("Go to Train", key="models_to_train", type="primary"):
         st.switch_page("pages/train.py")
+st.divider()
+prior_cards.section(space)
 st.divider()
 upload()

@@ -114,7 +114,7 @@ def settings_form(corpus: dict, busy: bool) -> None:
                 config = plan_run(choice, space)
             run_id = space.create_run(name or default_name, config)
             runner.submit(space.run_dir(run_id))
-            space.update_choices(run=run_id)
+            space.update_choices(run=run_id, model=None)  # the new run is the one to use
         except UserError as error:
             st.error(str(error))
         else:

@@ -43,7 +43,8 @@ def open_page(token: str):
     return open_app(token, "chemistry")
 
 
-def test_without_a_molecule_model_the_page_says_what_to_do(home):
+def test_without_a_molecule_model_the_page_says_what_to_do(home, monkeypatch, tmp_path):
+    monkeypatch.setenv("CHARRNN_PRIORS", str(tmp_path / "none"))  # no shipped priors
     token = new_workspace(home)
     space = Workspace(token, home)
     reference = space.save_corpus(TEXT_CORPUS, "text.txt", 10**6)

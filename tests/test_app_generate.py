@@ -88,7 +88,8 @@ def no_exceptions(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
-def test_without_a_trained_run_the_page_says_to_train(monkeypatch, home):
+def test_without_a_trained_run_the_page_says_to_train(monkeypatch, home, tmp_path):
+    monkeypatch.setenv("CHARRNN_PRIORS", str(tmp_path))  # a server without shipped priors
     at = open_page(monkeypatch, home, new_workspace(home))
     no_exceptions(at)
     assert "no trained model here yet" in at.info[0].value

@@ -43,7 +43,8 @@ def html_of(at) -> list[str]:
     return [element.proto.body for element in at.get("html")]
 
 
-def test_an_empty_workspace_is_sent_to_learn_a_pattern(home):
+def test_an_empty_workspace_is_sent_to_learn_a_pattern(home, monkeypatch, tmp_path):
+    monkeypatch.setenv("CHARRNN_PRIORS", str(tmp_path))  # a server without shipped priors
     at = open_page(new_workspace(home))
     no_exceptions(at)
     assert "Learn a pattern" in at.info[0].value

@@ -13,6 +13,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -40,6 +41,9 @@ class AssessmentSettings:
     temperature: float = 1.0  # MOSES samples at temperature 1
     fcd: bool = True  # the Fréchet ChemNet Distance (slow the first time on a corpus)
     seed: int = 0
+    # What to compare with: "" for the run's own corpus; for a shipped prior (whose training
+    # set is not shipped) a built-in corpus ("builtin:ID") or one of the workspace's uploads.
+    reference: str = ""
 
     def __post_init__(self) -> None:
         if not 10 <= self.samples <= 30_000:
@@ -123,18 +127,22 @@ def run_assessment(run_dir: Path, threads: int = 1) -> dict:
     from charrnn.core.checkpoint import load_checkpoint
     from charrnn.runs.config import read_run_config
     from charrnn.runs.folder import RunError
-    from charrnn.runs.trainer import run_corpus
+    from charrnn.runs.models import folder_prior
+    from charrnn.runs.trainer import reference_corpus, run_corpus
 
     run_dir = Path(run_dir)
     settings = AssessmentSettings.from_json(read_status(run_dir).get("settings") or {})
     write_status(run_dir, status=CheckStatus.RUNNING, stage="Loading the model", fraction=0.02)
-    checkpoint = load_checkpoint(run_dir)
+    prior = folder_prior(run_dir)
+    checkpoint = _prior_checkpoint(prior) if prior else load_checkpoint(run_dir)
     if not checkpoint.vocabulary.line_based:
         raise RunError("This run learned text, not molecules: there is no chemistry to check.")
-    config = read_run_config(run_dir)
     generated = _generate(run_dir, checkpoint, settings)
     write_status(run_dir, stage="Reading the training molecules", fraction=0.45)
-    corpus = run_corpus(run_dir, config)
+    if prior or settings.reference:
+        corpus = reference_corpus(run_dir.parent, settings.reference)
+    else:
+        corpus = run_corpus(run_dir, read_run_config(run_dir))
     first_time = not stats_cached(corpus.lines)
     write_status(
         run_dir,
@@ -156,6 +164,7 @@ def run_assessment(run_dir: Path, threads: int = 1) -> dict:
         "created": time.time(),
         "settings": asdict(settings),
         "training": {"molecules": stats.molecules, "valid": stats.valid},
+        "compared_with": corpus.name if prior or settings.reference else None,
         "metrics": [asdict(result) for result in results],
         "samples": _sample_rows(generated, records, stats.canonical),
         "training_properties": _training_rows(stats),
@@ -163,6 +172,14 @@ def run_assessment(run_dir: Path, threads: int = 1) -> dict:
     atomic_write_text(run_dir / REPORT_FILE, json.dumps(report, ensure_ascii=False))
     write_status(run_dir, status=CheckStatus.FINISHED, stage="Done", fraction=1.0, pid=None)
     return report
+
+
+def _prior_checkpoint(reference: str) -> SimpleNamespace:
+    """A shipped prior, with what the check reads of a run's checkpoint."""
+    from charrnn.runs.priors import load_prior
+
+    model, vocabulary, info = load_prior(reference)
+    return SimpleNamespace(model=model, vocabulary=vocabulary, step=int(info.get("step", 0)))
 
 
 def _generate(run_dir: Path, checkpoint, settings: AssessmentSettings) -> list[str]:

@@ -98,16 +98,34 @@ def run_trainer(
 def run_corpus(run_dir: Path, config: RunConfig, in_workspace: bool = True) -> Corpus:
     """The run's corpus; in a workspace, only built-ins and its own uploads are read."""
     reference = config.corpus
-    if in_workspace and not reference.startswith("builtin:"):
-        corpora = (run_dir.parent / "corpora").resolve()
-        if Path(reference).resolve().parent != corpora:
-            raise CorpusError(
-                "This run's corpus is not in this workspace (was the model uploaded?). "
-                "Choose a corpus on the Corpus page and train a new run from this one."
-            )
+    if in_workspace and not _in_workspace(run_dir.parent, reference):
+        raise CorpusError(
+            "This run's corpus is not in this workspace (was the model uploaded?). "
+            "Choose a corpus on the Corpus page and train a new run from this one."
+        )
     return load_corpus(
         reference, smiles_column=config.smiles_column, drop_invalid=config.drop_invalid
     )
+
+
+def reference_corpus(workspace_folder: Path, reference: str) -> Corpus:
+    """A corpus to compare a model's molecules with: a built-in, or one of the workspace's
+    own SMILES uploads (nothing else is read)."""
+    if not reference or not _in_workspace(workspace_folder, reference):
+        raise CorpusError("Choose a corpus of molecules to compare with (built-in or yours).")
+    corpus = load_corpus(reference, drop_invalid=True)  # only compared with
+    if corpus.kind != "smiles":
+        raise CorpusError(f"{corpus.name} is text, not molecules: choose a molecule corpus.")
+    return corpus
+
+
+def _in_workspace(workspace_folder: Path, reference: str) -> bool:
+    if reference.startswith("builtin:"):
+        return True
+    try:
+        return Path(reference).resolve().parent == (workspace_folder / "corpora").resolve()
+    except (OSError, ValueError):
+        return False
 
 
 def _trim_metrics(run_dir: Path, step: int) -> None:
