@@ -142,3 +142,15 @@ def test_models_page_shows_the_prior_card_and_uses_it(home):
     at.button(key="models_use_moses").click().run()
     no_exceptions(at)
     assert at.selectbox(key="generate_run").value == PRIOR  # now on Generate, prior chosen
+
+
+def test_a_check_of_the_prior_cut_short_by_a_restart_is_marked(home):
+    from charrnn.runs.assessment import AssessmentSettings
+    from charrnn.runs.housekeeping import mark_interrupted
+
+    space = Workspace(new_workspace(home), home)
+    folder = results_folder(space, PRIOR, create=True)
+    assessment.request(folder, AssessmentSettings(samples=10, fcd=False))
+    assessment.write_status(folder, status="running", pid=1, process="a server ago")
+    mark_interrupted(home)
+    assert assessment.read_status(folder)["status"] == "interrupted"

@@ -77,6 +77,9 @@ def mark_interrupted(root: Path | None = None) -> int:
                 write_status(folder, **{**status, **marked})
                 count += 1
         count += _mark_check_interrupted(folder)
+    for folder in Path(root or default_root()).glob("*/p-*"):  # checks of shipped priors
+        if not folder.is_symlink() and folder.is_dir():
+            count += _mark_check_interrupted(folder)
     return count
 
 
