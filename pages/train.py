@@ -211,7 +211,16 @@ def training_limits(
         key=f"train_chem_every_{kind}",
         help="Samples molecules now and then and counts how many are valid, unique and new.",
     )
-    return TrainConfig(**numbers, **limits, augment=augment, chem_every=chem_every)
+    canonical = st.checkbox(
+        "Spell each molecule the standard way (RDKit canonical SMILES)",
+        value=finetune,
+        key=f"train_canonical_{kind}",
+        help="One molecule can be written many ways. The shipped priors learned the standard "
+        "spelling: fine-tuning one on molecules written otherwise first has to unlearn it.",
+    )
+    return TrainConfig(
+        **numbers, **limits, augment=augment, canonical=canonical, chem_every=chem_every
+    )
 
 
 def controls(run, folder) -> None:

@@ -187,3 +187,22 @@ def test_the_command_line_lists_samples_and_fine_tunes_priors(tmp_path, capsys):
     assert (
         cli.main(["train", str(corpus), "--freeze-layers", "1", "--out", str(tmp_path / "y")]) == 2
     )
+
+
+def test_fine_tuning_reads_molecules_in_the_spelling_the_prior_learned(space):
+    from charrnn.core.train_config import TrainConfig
+    from charrnn.runs.config import load_corpus, training_data
+
+    written = ["C1=CC=CC=C1O", "OC(=O)c2ccccc2", "N#CC"] * 10  # not RDKit's spellings
+    reference = space.save_corpus("\n".join(written).encode(), "written.smi")
+    corpus = {"reference": reference, "name": "written.smi", "kind": "smiles"}
+    config = new_run_config(space, corpus, "tiny", train=quick(), init_from="prior:moses")
+    assert config.train.canonical and config.added_tokens == ()  # no "=", no "2": all known
+    as_written = new_run_config(
+        space, corpus, "tiny", train=quick(canonical=False), init_from="prior:moses"
+    )
+    assert not as_written.train.canonical
+    data = training_data(load_corpus(reference), "smiles", config.train)
+    assert set(data.train_lines) == {"Oc1ccccc1", "O=C(O)c1ccccc1", "CC#N"}
+    scratch = training_data(load_corpus(reference), "smiles", TrainConfig(steps=1))
+    assert set(scratch.train_lines) <= set(written)  # a new model reads them as written

@@ -36,6 +36,9 @@ class TrainConfig:
     threads: int | None = None  # torch threads (None: leave as is)
     precision: str = "auto"  # bfloat16 autocast where the hardware has it, else float32
     augment: bool = False  # SMILES corpora: train on random spellings of each molecule
+    # SMILES corpora: train on each molecule's RDKit canonical spelling, the one the shipped
+    # priors learned (fine-tuning's default: a prior reads other spellings as new patterns)
+    canonical: bool = False
     chem_every: int = 0  # SMILES corpora: steps between chemistry checks (0: never)
     chem_samples: int = 100  # molecules sampled for each chemistry check
     freeze_layers: int = 0  # fine-tuning: the lowest recurrent layers kept as they were

@@ -139,32 +139,47 @@ def facts_of(
     drop_invalid: bool = False,
     tokenizer: str = "auto",
     augment_seed: int | None = None,
+    canonical: bool = False,
 ) -> dict:
     """corpus_facts_of the corpus a reference names, read and checked once."""
     corpus = load_corpus(reference, smiles_column=smiles_column, drop_invalid=drop_invalid)
-    return corpus_facts_of(corpus, tokenizer, augment_seed)
+    return corpus_facts_of(corpus, tokenizer, augment_seed, canonical)
 
 
-def augmented_spellings(corpus: Corpus, seed: int) -> list[str]:
+def spelled_lines(corpus: Corpus, canonical: bool) -> list[str]:
+    """The molecules as training reads them: as written, or each in its RDKit canonical
+    spelling (a line RDKit cannot read stays as written)."""
+    if not canonical:
+        return list(corpus.lines)
+    from charrnn.chem.smiles import canonical_smiles
+
+    return [canonical_smiles(line) or line for line in corpus.lines]
+
+
+def augmented_spellings(lines: list[str], seed: int) -> list[str]:
     """Two random spellings of each molecule (seeded): what augmentation adds to the
     vocabulary, so the trainer's spellings can be encoded."""
     from charrnn.chem.smiles import randomized_smiles
 
     rng = random.Random(seed)
-    return [randomized_smiles(line, rng) for line in corpus.lines for _ in range(2)]
+    return [randomized_smiles(line, rng) for line in lines for _ in range(2)]
 
 
 def corpus_facts_of(
-    corpus: Corpus, tokenizer: str = "auto", augment_seed: int | None = None
+    corpus: Corpus,
+    tokenizer: str = "auto",
+    augment_seed: int | None = None,
+    canonical: bool = False,
 ) -> dict:
     """What planning a run needs from its corpus: its kind, its fingerprint, its size in
-    characters, the tokenizer ("auto" resolved) and the tokens of its vocabulary (with the
-    augmented spellings training_data adds for ``augment_seed``), and their count."""
+    characters, the tokenizer ("auto" resolved) and the tokens of its vocabulary (as
+    training spells the molecules, with the augmented spellings training_data adds for
+    ``augment_seed``), and their count."""
     smiles = corpus.kind == "smiles"
     tokenizer = resolve_tokenizer(tokenizer, corpus)
-    texts = list(corpus.lines) if smiles else [corpus.text]
+    texts = spelled_lines(corpus, canonical) if smiles else [corpus.text]
     if smiles and augment_seed is not None:
-        texts += augmented_spellings(corpus, augment_seed)
+        texts += augmented_spellings(texts, augment_seed)
     vocabulary = build_vocabulary(texts, tokenizer, line_based=smiles)
     return {
         "kind": corpus.kind,
@@ -187,12 +202,14 @@ def corpus_facts(
     drop_invalid: bool = False,
     tokenizer: str = "auto",
     augment_seed: int | None = None,
+    canonical: bool = False,
 ) -> dict:
     """facts_of, without weighing on the web server: a built-in (small, shipped) is read here
     once; an upload is read in a child process with a memory and a time limit
     (charrnn.bounded), and its facts are kept beside the file for the next Train press."""
     if reference.startswith(BUILTIN_PREFIX):
-        return dict(_builtin_facts(reference, smiles_column, drop_invalid, tokenizer, augment_seed))
+        options = (tokenizer, augment_seed, canonical)
+        return dict(_builtin_facts(reference, smiles_column, drop_invalid, *options))
     from charrnn import bounded  # a child process: nothing heavy here
 
     path = Path(reference)
@@ -202,7 +219,7 @@ def corpus_facts(
         raise CorpusError("The corpus file is no longer here. Choose it again.") from None
     kept = path.with_name(f".{path.name}.facts.json")
     key = f"{info.st_size}:{info.st_mtime_ns}:{smiles_column}:{bool(drop_invalid)}"
-    key += f":{tokenizer}:{augment_seed}:tokens"
+    key += f":{tokenizer}:{augment_seed}:{'canonical' if canonical else 'as-written'}:tokens"
     try:
         known = json.loads(kept.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -210,7 +227,7 @@ def corpus_facts(
     if isinstance(known, dict) and isinstance(known.get(key), dict):
         return known[key]
     arguments = {"reference": reference, "smiles_column": smiles_column, "tokenizer": tokenizer}
-    arguments |= {"augment_seed": augment_seed}
+    arguments |= {"augment_seed": augment_seed, "canonical": canonical}
     try:
         facts = bounded.call(
             "charrnn.runs.config:facts_of", {**arguments, "drop_invalid": drop_invalid}
@@ -267,9 +284,10 @@ def training_data(
             validation_fraction=config.validation_fraction,
             vocabulary=vocabulary,
         )
-    extra = augmented_spellings(corpus, config.seed) if config.augment else []
+    lines = spelled_lines(corpus, config.canonical)
+    extra = augmented_spellings(lines, config.seed) if config.augment else []
     return prepare_data(
-        lines=corpus.lines,
+        lines=lines,
         tokenizer=tokenizer,
         validation_fraction=config.validation_fraction,
         seed=config.seed,

@@ -30,7 +30,7 @@ DEFAULT_CHEM_EVERY = {"tiny": 100, "small": 200, "medium": 250}
 # Fine-tuning a shipped prior: it already writes valid molecules, so a gentler learning rate
 # (it should learn the corpus's style, not forget SMILES), a short warm-up, fewer steps, and
 # chemistry checks often enough that validity shows within the first minute.
-FINETUNE_LEARNING_RATE = 1e-4
+FINETUNE_LEARNING_RATE = 3e-4
 FINETUNE_WARMUP_STEPS = 20
 FINETUNE_STEPS = 300
 FINETUNE_CHEM_EVERY = 50
@@ -74,16 +74,21 @@ def plan_run(
     augment_seed = train.seed if train.augment else None
     if space is not None:  # read and checked away from the web server, once per file
         facts = corpus_facts(
-            choice.corpus, choice.smiles_column, choice.drop_invalid, tokenizer, augment_seed
+            choice.corpus,
+            choice.smiles_column,
+            choice.drop_invalid,
+            tokenizer,
+            augment_seed,
+            train.canonical,
         )
     else:
         corpus = corpus or load_corpus(
             choice.corpus, smiles_column=choice.smiles_column, drop_invalid=choice.drop_invalid
         )
-        facts = corpus_facts_of(corpus, tokenizer, augment_seed)
+        facts = corpus_facts_of(corpus, tokenizer, augment_seed, train.canonical)
     smiles = facts["kind"] == "smiles"
     if not smiles:
-        train = replace(train, augment=False, chem_every=0)
+        train = replace(train, augment=False, canonical=False, chem_every=0)
     preset = None if base else choice.preset or DEFAULT_PRESET
     if base:
         vocabulary, model_config = base
@@ -163,6 +168,7 @@ def finetune_train(smiles: bool = True, **values) -> TrainConfig:
     values.setdefault("learning_rate", FINETUNE_LEARNING_RATE)
     values.setdefault("warmup_steps", FINETUNE_WARMUP_STEPS)
     values.setdefault("chem_every", FINETUNE_CHEM_EVERY if smiles else 0)
+    values.setdefault("canonical", smiles)  # spelled as the prior learned molecules
     return TrainConfig(**values)
 
 
@@ -177,9 +183,14 @@ def new_run_config(
 ) -> RunConfig:
     """plan_run in a workspace for its corpus record (the Corpus page's: reference, kind,
     smiles_column, drop_invalid), with TrainConfig values over the preset's defaults."""
+    smiles = corpus.get("kind") == "smiles"
+    if is_prior(init_from):  # a prior's run: fine-tuning's defaults under the values given
+        settings = finetune_train(smiles, **(train or {}))
+    else:
+        settings = preset_train(preset, smiles, **(train or {}))
     choice = RunChoice(
         corpus=str(corpus.get("reference", "")),
-        train=preset_train(preset, corpus.get("kind") == "smiles", **(train or {})),
+        train=settings,
         preset=preset,
         model=dict(model or {}),
         smiles_column=corpus.get("smiles_column"),
