@@ -174,8 +174,17 @@ def test_the_command_line_lists_samples_and_fine_tunes_priors(tmp_path, capsys):
     config = json.loads((run / "config.json").read_text())
     assert config["init_from"] == "prior:moses" and config["added_tokens"] == [".", "[Na+]", "[O-]"]
     assert config["train"]["learning_rate"] == FINETUNE_LEARNING_RATE
-    assert config["train"]["freeze_layers"] == 1
+    assert config["train"]["freeze_layers"] == 1 and config["train"]["canonical"]
     assert cli.main(["train", "--resume", "--out", str(run), "--steps", "8"]) == 0
+    written = tmp_path / "written"
+    options += ["--spelling", "as-written"]
+    assert (
+        cli.main(
+            ["train", str(corpus), "--init-from", "prior:moses", "--out", str(written)] + options
+        )
+        == 0
+    )
+    assert not json.loads((written / "config.json").read_text())["train"]["canonical"]
     capsys.readouterr()
     assert (
         cli.main(["train", str(corpus), "--init-from", "prior:nope", "--out", str(tmp_path / "x")])

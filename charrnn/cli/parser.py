@@ -157,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="SMILES: train on random spellings of each molecule, not one",
     )
     group.add_argument(
+        "--spelling",
+        choices=("canonical", "as-written"),
+        help="SMILES: read each molecule in RDKit's canonical spelling (the default from a "
+        "shipped prior, which learned it) or as the corpus writes it (the default otherwise)",
+    )
+    group.add_argument(
         "--chem-every",
         type=_number(int, inclusive=True),
         metavar="N",

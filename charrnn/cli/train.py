@@ -82,10 +82,13 @@ def _new_trainer(args: argparse.Namespace, run_dir: Path, **hooks) -> tuple[Trai
         reference, smiles_column=args.smiles_column, drop_invalid=args.drop_invalid
     )
     from_prior = is_prior(args.init_from)
+    options = given(args, TRAIN_OPTIONS)
+    if getattr(args, "spelling", None):
+        options["canonical"] = args.spelling == "canonical" and corpus.kind == "smiles"
     if from_prior:  # a shipped prior: the fine-tuning defaults under what was given
-        train_config = finetune_train(corpus.kind == "smiles", **given(args, TRAIN_OPTIONS))
+        train_config = finetune_train(corpus.kind == "smiles", **options)
     else:
-        train_config = TrainConfig(**given(args, TRAIN_OPTIONS))
+        train_config = TrainConfig(**options)
     if train_config.freeze_layers and not args.init_from:
         raise UserError("--freeze-layers keeps layers of a model to start from: add --init-from.")
     if train_config.augment and corpus.kind != "smiles":
