@@ -33,11 +33,14 @@ NUMBERS = (  # (settings, field, label, lowest, highest, step, help)
 
 
 def size_numbers(
-    preset: str, engine: str, three_columns, finetune: bool = False
+    preset: str, engine: str, three_columns, finetune: bool = False, fixed: dict | None = None
 ) -> tuple[dict, dict]:
     """The cell type and NUMBERS: (the model's settings, the training settings' fields);
-    ``finetune``: a shipped prior's learning rate (FINETUNE_LEARNING_RATE) by default."""
-    base, defaults = PRESETS[preset], TrainConfig()
+    ``finetune``: a shipped prior's learning rate (FINETUNE_LEARNING_RATE) by default;
+    ``fixed``: the shape of a model started from, shown but not changeable."""
+    base, defaults = fixed or PRESETS[preset], TrainConfig()
+    shaped = "fixed" if fixed else preset
+    given = "Set by the model you start from. "
     left, middle, right = three_columns
     model: dict = {}
     numbers: dict = {}  # the training settings' fields, read into a TrainConfig later
@@ -46,20 +49,30 @@ def size_numbers(
         CELLS,
         index=CELLS.index(base["cell"]),
         format_func=str.upper,
-        help="LSTM and GRU remember longer than the plain RNN.",
-        key=f"train_cell_{preset}",
+        help=(given if fixed else "") + "LSTM and GRU remember longer than the plain RNN.",
+        key=f"train_cell_{shaped}",
+        disabled=bool(fixed),
     )
     columns = [middle, right, left, middle, right, left, middle, right]
     for column, (group, field, label, low, high, step, help) in zip(columns, NUMBERS, strict=True):
         value = type(low)(base[field] if group == "model" else getattr(defaults, field))
-        key = f"train_{field}_{preset}" if group == "model" else f"train_{field}"
+        key = f"train_{field}_{shaped}" if group == "model" else f"train_{field}"
         if field == "learning_rate" and engine == "numpy":
             value, key = ADAGRAD_LEARNING_RATE, "train_learning_rate_numpy"
         elif field == "learning_rate" and finetune:
             value, key = FINETUNE_LEARNING_RATE, "train_learning_rate_finetune"
         number_format = "%.4f" if field == "learning_rate" else None
         settings = model if group == "model" else numbers
+        locked = bool(fixed) and group == "model"
         settings[field] = column.number_input(
-            label, low, high, value, step, number_format, key=key, help=help
+            label,
+            low,
+            high,
+            value,
+            step,
+            number_format,
+            key=key,
+            help=(given if locked else "") + help,
+            disabled=locked,
         )
     return model, numbers

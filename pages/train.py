@@ -25,6 +25,7 @@ from charrnn.runs.plan import (
     FINETUNE_STEPS,
     FINETUNE_WARMUP_STEPS,
     RunChoice,
+    base_model_config,
     plan_run,
     planned_budget,
 )
@@ -77,9 +78,16 @@ def settings_form(corpus: dict, busy: bool) -> None:
     with st.expander("Advanced settings"):
         engine = engine_parts.engine_choice(corpus, preset, base) if not init_from else "torch"
         left, middle, right = st.columns(3)
+        shape = base_model_config(init_from, space) if init_from else None
         model, numbers = train_form.size_numbers(
-            preset, engine, (left, middle, right), finetune=prior
+            preset,
+            engine,
+            (left, middle, right),
+            finetune=prior,
+            fixed=shape.to_json() if shape else None,
         )
+        if shape:
+            model = {}  # the model started from decides its shape
         train = training_limits(right, preset, smiles, numbers, finetune=prior)
         if init_from:
             train = replace(train, freeze_layers=frozen_layers(left))

@@ -213,7 +213,8 @@ def test_a_newcomer_fine_tunes_the_prior_and_draws_molecules(page, server, capsy
     expect(page.locator('[data-testid="stImage"]').first).to_be_visible()
     open_page(page, "Models")
     expect(page.locator("h1", has_text="Your models")).to_be_visible()
-    expect(page.locator('[data-testid="stDataFrame"]')).to_be_visible()
+    expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible()  # the runs
+    expect(page.get_by_text("Shipped priors")).to_be_visible()  # and the priors' cards
     expect(chosen(page, "models_manage_run")).to_have_value(re.compile(re.escape(RUN_NAME)))
     no_traceback(page)
     screenshot(page, "5-models")

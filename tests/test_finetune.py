@@ -136,6 +136,9 @@ def test_the_train_page_starts_molecules_from_the_prior_and_says_why(monkeypatch
     assert not [radio for radio in app.radio if radio.key == "train_preset"]  # its own size
     assert app.number_input(key="train_steps_finetune").value == FINETUNE_STEPS
     assert app.number_input(key="train_learning_rate_finetune").value == FINETUNE_LEARNING_RATE
+    shape = app.number_input(key="train_hidden_size_fixed")  # the prior's, not a preset's
+    assert shape.value == 256 and shape.disabled
+    assert app.checkbox(key="train_canonical_finetune").value  # spelled as the prior learned
     app.number_input(key="train_steps_finetune").set_value(10)
     app.number_input(key="train_freeze_layers").set_value(1)
     app.button(key="train_start").click().run()
@@ -149,6 +152,7 @@ def test_the_train_page_starts_molecules_from_the_prior_and_says_why(monkeypatch
     # A new model remains one choice away, with its sizes.
     app.selectbox(key="train_init_from").set_value("").run()
     assert app.radio(key="train_preset").value == "tiny"
+    assert not app.number_input(key="train_hidden_size_tiny").disabled
 
 
 # ----- the command line -------------------------------------------------------------------

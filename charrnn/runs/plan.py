@@ -138,6 +138,15 @@ def _init_reference(init_from: str | None, space: Workspace | None) -> str | Non
     return str(space.run_dir(init_from) if space else Path(init_from).resolve())
 
 
+def base_model_config(init_from: str, space: Workspace | None) -> ModelConfig | None:
+    """The shape of the model a run would start from (None: it cannot be read; Train says
+    why when it is pressed)."""
+    try:
+        return _base_model(init_from, space)[1]
+    except (CheckpointError, UserError, KeyError, TypeError, ValueError, OSError):
+        return None
+
+
 def _base_model(init_from: str, space: Workspace | None) -> tuple[Vocabulary, ModelConfig]:
     """The vocabulary and model of the model to fine-tune: a shipped prior's, or those in a
     run's checkpoint header."""
