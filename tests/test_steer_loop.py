@@ -10,7 +10,7 @@ import pytest
 from conftest import train_model
 from rdkit import Chem
 
-from charrnn.chem.diversity import DiversityFilter, ReplayMemory, scaffold_of
+from charrnn.chem.diversity import DiversityFilter, ReplayMemory, batch_summary, scaffold_of
 from charrnn.chem.scorer import ScoredMolecule
 from charrnn.chem.scoring import Component, ScoreSpec
 from charrnn.chem.smiles import parse_smiles
@@ -21,7 +21,13 @@ from charrnn.runs.config import read_run_config
 from charrnn.runs.folder import FileControl, read_metrics, send_control
 from charrnn.runs.steer import Steerer
 from charrnn.runs.steer_config import HITS_FILE, SteerConfig, SteerError
-from charrnn.runs.steer_run import plan_steering, read_hits, run_steering, steerer_of
+from charrnn.runs.steer_run import (
+    plan_steering,
+    read_hits,
+    run_steering,
+    starting_point,
+    steerer_of,
+)
 
 LINES = ["CCC", "CCCC", "CCO", "OCCO", "CC(C)C", "CCCCO", "CCN", "NCCN", "CCCN", "CNC"] * 6
 
@@ -193,3 +199,27 @@ def test_text_models_cannot_be_steered(tmp_path, trained_text_model):
     score = ScoreSpec((Component("qed"),))
     with pytest.raises(SteerError, match="this one learned text"):
         plan_steering(tmp_path / "steered", str(tmp_path / "text"), score, SteerConfig())
+
+
+def test_a_batch_summary_counts_validity_uniqueness_scaffolds_and_passes():
+    batch = [molecule("Cc1ccccc1", 0.8), molecule("c1ccccc1C", 0.8), molecule("CCO", 0.2)]
+    batch.append(ScoredMolecule("C1C", None, 0.0, (float("nan"),), (0.0,), (False,)))
+    batch[2] = ScoredMolecule("CCO", "CCO", 0.2, (0.2,), (0.2,), (False,))
+    summary = batch_summary(batch, ("part",))
+    assert summary == {
+        "mean_score": 0.45,
+        "best_score": 0.8,
+        "validity": 0.75,
+        "uniqueness": round(2 / 3, 4),  # toluene written twice
+        "scaffolds": 2,  # benzene and none
+        "pass_rates": {"part": 0.5},
+        "all_pass": 0.5,
+    }
+
+
+def test_the_starting_point_shows_how_the_model_scores_before_steering(start_run):
+    score = ScoreSpec((Component("contains", target="N"),))
+    found = starting_point(str(start_run), score, count=40, seed=2)
+    assert found["names"] == ["contains"] and len(found["rows"]) == 40
+    assert 0 < found["summary"]["pass_rates"]["contains"] < 1
+    assert found == starting_point(str(start_run), score, count=40, seed=2)

@@ -1,5 +1,6 @@
 """Keeping a steered model varied: a diversity filter (a scaffold found too often earns
-nothing more) and an experience replay of the best molecules found so far.
+nothing more), an experience replay of the best molecules found so far, and how varied and
+how good a batch is (batch_summary).
 
 Both hold plain data (canonical SMILES, scores) and round-trip through JSON, so a steering
 run that pauses or is interrupted continues with the same memory.
@@ -123,3 +124,24 @@ class ReplayMemory:
             str(canonical): Remembered(str(smiles), str(canonical), float(score))
             for smiles, canonical, score in data
         }
+
+
+def batch_summary(scored: Sequence[ScoredMolecule], names: Sequence[str]) -> dict:
+    """What a batch of scored molecules looks like: mean and best score (invalid ones count
+    as 0), validity, uniqueness (distinct among the valid), distinct Murcko scaffolds, each
+    component's pass rate (by name) and the share meeting all of them, of the whole batch."""
+    count = max(len(scored), 1)
+    valid = [m for m in scored if m.valid]
+    distinct = {m.canonical for m in valid}
+    scores = [m.score for m in scored] or [0.0]
+    return dict(
+        mean_score=round(sum(scores) / count, 4),
+        best_score=round(max(scores), 4),
+        validity=round(len(valid) / count, 4),
+        uniqueness=round(len(distinct) / len(valid), 4) if valid else 0.0,
+        scaffolds=len({scaffold_of(smiles) for smiles in distinct}),
+        pass_rates={
+            name: round(sum(m.passes[i] for m in valid) / count, 4) for i, name in enumerate(names)
+        },
+        all_pass=round(sum(all(m.passes) for m in valid) / count, 4),
+    )

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import torch
 
-from charrnn.chem.diversity import DiversityFilter, ReplayMemory, scaffold_of
+from charrnn.chem.diversity import DiversityFilter, ReplayMemory, batch_summary
 from charrnn.chem.scorer import ScoredMolecule
 from charrnn.core.checkpoint import (
     load_checkpoint,
@@ -32,7 +32,13 @@ from charrnn.core.sample import SampleConfig, sample
 from charrnn.core.tokens import Vocabulary
 from charrnn.core.train_config import Control
 from charrnn.files import atomic_write_text
-from charrnn.runs.steer_config import HITS_FILE, STEER_STATE_FILE, SteerConfig, SteerEvent
+from charrnn.runs.steer_config import (
+    HITS_FILE,
+    STEER_STATE_FILE,
+    SteerConfig,
+    SteerEvent,
+    collapse_warning,
+)
 
 
 class MoleculeScorer(Protocol):
@@ -41,14 +47,6 @@ class MoleculeScorer(Protocol):
     names: tuple[str, ...]
 
     def __call__(self, smiles: Sequence[str]) -> list[ScoredMolecule]: ...
-
-
-def collapse_warning(uniqueness: float) -> str:
-    return (
-        f"Only {uniqueness:.0%} of this step's valid molecules are different from each other: "
-        "the model is collapsing onto a few molecules. Stop, and steer again with a lower "
-        "sigma or learning rate, or with the diversity filter on."
-    )
 
 
 class Steerer:
@@ -159,27 +157,14 @@ class Steerer:
             self.hits = dict(best[: self.config.hits])
 
     def _measure(self, scored: list[ScoredMolecule], rewards: list[float], loss) -> dict:
-        count = len(scored)
-        valid = [m for m in scored if m.valid]
-        distinct = {m.canonical for m in valid}
-        uniqueness = len(distinct) / len(valid) if valid else 0.0
-        scores = [m.score for m in scored]
-        self.best_so_far = max(self.best_so_far, *scores)
-        names = self.scorer.names
-        passes = {
-            name: round(sum(m.passes[i] for m in valid) / count, 4) for i, name in enumerate(names)
-        }
-        collapsed = bool(valid) and uniqueness < self.config.collapse_uniqueness
+        summary = batch_summary(scored, self.scorer.names)
+        self.best_so_far = max(self.best_so_far, summary["best_score"])
+        uniqueness = summary["uniqueness"]
+        collapsed = summary["validity"] > 0 and uniqueness < self.config.collapse_uniqueness
         return dict(
-            mean_score=round(sum(scores) / count, 4),
-            best_score=round(max(scores), 4),
+            **summary,
             best_so_far=round(self.best_so_far, 4),
-            mean_reward=round(sum(rewards) / count, 4),
-            validity=round(len(valid) / count, 4),
-            uniqueness=round(uniqueness, 4),
-            scaffolds=len({scaffold_of(smiles) for smiles in distinct}),
-            pass_rates=passes,
-            all_pass=round(sum(all(m.passes) for m in valid) / count, 4),
+            mean_reward=round(sum(rewards) / max(len(rewards), 1), 4),
             loss=None if loss is None else round(loss, 4),
             full_scaffolds=self.filter.full_scaffolds() if self.filter else None,
             warning=collapse_warning(uniqueness) if collapsed else None,

@@ -24,6 +24,15 @@ class SteerError(UserError, ValueError):
     """A steering run that cannot start or go on; the message says what to do."""
 
 
+def collapse_warning(uniqueness: float) -> str:
+    """What a step's warning says when its molecules are mostly the same few."""
+    return (
+        f"Only {uniqueness:.0%} of this step's valid molecules are different from each other: "
+        "the model is collapsing onto a few molecules. Stop, and steer again with a lower "
+        "sigma or learning rate, or with the diversity filter on."
+    )
+
+
 @dataclass(frozen=True)
 class SteerConfig:
     """How to steer. REINVENT: the agent's log-likelihood of each molecule is pulled toward

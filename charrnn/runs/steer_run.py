@@ -12,10 +12,12 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from charrnn.chem.diversity import batch_summary
 from charrnn.chem.scorer import Scorer
 from charrnn.chem.scoring import ScoreSpec
 from charrnn.core.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
 from charrnn.core.model import CharRNN
+from charrnn.core.sample import SampleConfig, sample
 from charrnn.core.tokens import Vocabulary
 from charrnn.core.train_config import Control, TrainConfig
 from charrnn.files import atomic_write_text
@@ -32,6 +34,8 @@ from charrnn.runs.steer_config import (
     SteerError,
     SteerEvent,
 )
+
+MAX_PREVIEW = 1000  # molecules starting_point samples at most
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -63,6 +67,27 @@ def load_start(start: str, run_dir: Path | None = None) -> tuple[CharRNN, Vocabu
             "Only a model of molecules (SMILES) can be steered: this one learned text."
         )
     return model, vocabulary
+
+
+def starting_point(
+    start: str, score: ScoreSpec, count: int = 128, seed: int = 0, run_dir: Path | None = None
+) -> dict:
+    """How the model to steer scores before any steering (what is being asked of it):
+    {"summary": batch_summary of ``count`` samples (at most MAX_PREVIEW), "names", "rows"}."""
+    scorer = Scorer(score)
+    model, vocabulary = load_start(start, run_dir)
+    config = SampleConfig(
+        num_samples=max(1, min(count, MAX_PREVIEW)),
+        max_length=SteerConfig.max_length,
+        seed=seed,
+        precision="float32",
+    )
+    scored = scorer([s.text if s.finished else "" for s in sample(model, vocabulary, config)])
+    return {
+        "summary": batch_summary(scored, scorer.names),
+        "names": list(scorer.names),
+        "rows": [molecule.row(scorer.names) for molecule in scored],
+    }
 
 
 def steer_run_config(
