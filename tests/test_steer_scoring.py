@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from charrnn.chem.hits_export import hits_csv, hits_sdf
 from charrnn.chem.scorer import PatternError, Scorer, column_titles, score_table
 from charrnn.chem.scoring import (
     SOFT_FLOOR,
@@ -170,3 +171,15 @@ def test_a_table_gives_every_component_value_and_pass_flag():
         "contains_pass": False,
     }
     assert set(column_titles(score)) == set(rows[0])
+
+
+def test_hits_export_as_csv_and_sdf_with_every_component():
+    score = spec(Component("logp", low=3, high=5), Component("contains", target=SULFONAMIDE))
+    rows = score_table(score, [CELECOXIB, ASPIRIN, "C1CC"])
+    text = hits_csv(rows)
+    lines = text.splitlines()
+    assert lines[0] == "smiles,valid,score,logp,logp_pass,contains,contains_pass"
+    assert lines[1].startswith(CELECOXIB + ",True,") and len(lines) == 4
+    sdf = hits_sdf(rows)
+    assert sdf.count("$$$$") == 2  # the invalid one is left out
+    assert "<contains_pass>" in sdf and "<logp>" in sdf and CELECOXIB in sdf
