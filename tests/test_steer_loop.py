@@ -175,7 +175,7 @@ def test_a_steering_run_folder_saves_a_usable_model_and_resumes(tmp_path, start_
     assert not (tmp_path / "second" / HITS_FILE).exists()
 
 
-def test_stop_and_pause_are_obeyed_between_steps(tmp_path, start_run):
+def test_stop_pause_and_a_new_learning_rate_are_obeyed_between_steps(tmp_path, start_run):
     run_dir = tmp_path / "steered"
     score = ScoreSpec((Component("contains", target="N"),))
     plan_steering(run_dir, str(start_run), score, SteerConfig(**{**QUICK, "steps": 1000}))
@@ -183,14 +183,18 @@ def test_stop_and_pause_are_obeyed_between_steps(tmp_path, start_run):
 
     def on_event(event):
         seen.append(event.kind)
+        if event.kind == "step" and event.step == 1:
+            send_control(run_dir, learning_rate=1e-3)
         if event.kind == "step" and event.step == 2:
             send_control(run_dir, "pause")
         if event.kind == "paused":
             send_control(run_dir, "stop")
 
-    final = run_steering(run_dir, on_event=on_event, control=FileControl(run_dir))
+    steerer = steerer_of(run_dir, on_event=on_event, control=FileControl(run_dir))
+    final = steerer.run()
     assert final.status == "stopped" and load_checkpoint(run_dir).step == 2
     assert seen[-4:] == ["checkpoint", "paused", "checkpoint", "done"]
+    assert steerer.optimizer.param_groups[0]["lr"] == 1e-3
 
 
 def test_text_models_cannot_be_steered(tmp_path, trained_text_model):

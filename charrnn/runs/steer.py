@@ -226,18 +226,25 @@ class Steerer:
         return max(0.0, min(left))
 
     def _obey(self) -> str | None:
-        """Read the control: a pause waits here (saved first); returns "stop" to end."""
-        message = self.control() if self.control else None
-        command = (message or {}).get("command")
+        """Read the control: a pause waits here (saved first); returns "stop" to end. A new
+        learning rate takes effect at once."""
+        command = self._read_control()
         if command == "pause":
             self.save()
             self.emit(self.event("paused"))
             while command not in ("resume", "stop"):
                 time.sleep(0.2)
-                command = (self.control() or {}).get("command")
+                command = self._read_control()
             if command == "resume":
                 self.emit(self.event("resumed"))
         return command
+
+    def _read_control(self) -> str | None:
+        message = (self.control() if self.control else None) or {}
+        if message.get("learning_rate"):
+            for group in self.optimizer.param_groups:
+                group["lr"] = float(message["learning_rate"])
+        return message.get("command")
 
     # ----- files ------------------------------------------------------------------------
     def write_hits(self) -> None:
