@@ -29,9 +29,9 @@ TASKS = {
     "similarity": ScoreSpec((Component("similarity", target=CELECOXIB),)),
     "multi": ScoreSpec(
         (
-            Component("logp", low=3, high=5),
-            Component("weight", low=300, high=450, soft=50),
-            Component("qed", low=0.7, soft=0.1),
+            Component("logp", low=3, high=5, soft=0.5),
+            Component("weight", low=300, high=450, soft=25),
+            Component("qed", low=0.7, soft=0.05),
             Component("contains", target="S(=O)(=O)N"),
         )
     ),
