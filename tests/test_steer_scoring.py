@@ -121,6 +121,7 @@ def test_invalid_patterns_are_explained():
         (dict(kind="tpsa", soft=0, low=1), "soft edge"),
         (dict(kind="rings", low="two"), "must be a number"),
         (dict(kind="weight", low=float("inf")), "must be a number"),
+        (dict(kind="qed", hard="yes"), "hard is true or false"),
     ],
 )
 def test_bad_components_say_what_to_change(values, message):

@@ -119,6 +119,8 @@ class Component:
                 or not math.isfinite(value)
             ):
                 raise ScoreError(f"{title}: {name} must be a number, not {str(value)[:30]!r}.")
+        if not isinstance(self.hard, bool):
+            raise ScoreError(f"{title}: hard is true or false, not {str(self.hard)[:30]!r}.")
         if not 0 < self.weight <= MAX_WEIGHT:
             raise ScoreError(f"{title}: the weight must be above 0 and at most {MAX_WEIGHT:g}.")
         if self.soft <= 0:
