@@ -80,6 +80,13 @@ def _sascorer():
     return module
 
 
+def sa_score(mol: Chem.Mol) -> float:
+    """The synthetic accessibility score of RDKit Contrib: 1 (easy to make) to 10 (very
+    hard); nan where it cannot be computed."""
+    value = _sascorer().calculateScore(mol)
+    return float("nan") if value is None else float(value)
+
+
 # ---------------------------------------------------------------- one molecule
 
 

@@ -1,4 +1,4 @@
-"""The command line: `python -m charrnn train|sample|evaluate|corpora` on the same engine.
+"""The command line: `python -m charrnn train|sample|evaluate|steer|corpora` on one engine.
 
 Mistakes a user can fix print as `error: ...` with exit code 2; Ctrl-C stops training and saves.
 """

@@ -1,6 +1,6 @@
 """The command line's parser: its commands, options, help texts and examples.
 
-Each command's handler lives in its own module (train, sample, evaluate).
+Each command's handler lives in its own module (train, sample, evaluate, steer).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import argparse
 from charrnn import __version__
 from charrnn.cli.evaluate import evaluate_command
 from charrnn.cli.sample import corpora_command, priors_command, sample_command
+from charrnn.cli.steer import add_steer_parser
 from charrnn.cli.train import train_command
 from charrnn.core.model import CELLS, DEFAULT_PRESET, PRESETS
 from charrnn.core.tokens import TOKENIZERS
@@ -26,6 +27,7 @@ EXAMPLES = """examples:
   python -m charrnn train mine.smi --init-from prior:moses --out runs/tuned --minutes 2
   python -m charrnn sample prior:moses --num 5 --check
   python -m charrnn sample prior:moses --unique 100 --max-tries 1000 --format sdf --out hits.sdf
+  python -m charrnn steer prior:moses --score score.json --minutes 5 --out runs/steered
 """
 
 
@@ -280,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--explain", action="store_true", help="SMILES: explain each metric in plain words"
     )
     evaluator.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    add_steer_parser(commands, formatter, count, amount)
 
     lister = commands.add_parser("corpora", help="list the built-in corpora")
     lister.set_defaults(handler=corpora_command)

@@ -16,6 +16,7 @@ import torch
 from charrnn.files import DiskFullError, is_disk_full
 from charrnn.runs.folder import FileControl
 from charrnn.runs.status import RunStatus, update_status
+from charrnn.runs.steer_run import is_steering_run, run_steering
 from charrnn.runs.trainer import run_trainer
 from charrnn.worker_start import (
     child_environment,
@@ -26,7 +27,8 @@ from charrnn.worker_start import (
 
 
 def train_worker(folder: str, threads: int) -> None:
-    """Entry point of a worker process: train (or resume) the run in ``folder``."""
+    """Entry point of a worker process: train (or resume) the run in ``folder``, or steer it
+    when it is a steering run (runs.steer_run)."""
     run_dir = Path(folder)
     torch.set_num_threads(max(1, threads))
     for stale in run_dir.glob(".checkpoint.*.tmp"):  # a killed worker's half-written save
@@ -41,8 +43,11 @@ def train_worker(folder: str, threads: int) -> None:
             update_status(run_dir, status=RunStatus.PAUSED if paused else RunStatus.RUNNING)
 
     try:
-        trainer = run_trainer(run_dir, in_workspace=True, on_event=on_event, control=control)
-        final = trainer.run()
+        if is_steering_run(run_dir):  # a steering run is a training job of its own kind
+            final = run_steering(run_dir, in_workspace=True, on_event=on_event, control=control)
+        else:
+            trainer = run_trainer(run_dir, in_workspace=True, on_event=on_event, control=control)
+            final = trainer.run()
         update_status(run_dir, status=final.status or RunStatus.FINISHED, pid=None)
     except Exception as error:  # the worker's last word: shown to the user, never a traceback
         if is_disk_full(error) and not isinstance(error, DiskFullError):
