@@ -14,6 +14,7 @@ PAGES = (  # (file, title, icon)
     ("pages/corpus.py", "Corpus", ":material/description:"),
     ("pages/train.py", "Train", ":material/model_training:"),
     ("pages/generate.py", "Generate", ":material/auto_awesome:"),
+    ("pages/steer.py", "Steer", ":material/explore:"),
     ("pages/chemistry.py", "Chemistry", ":material/science:"),
     ("pages/inside.py", "Inside", ":material/visibility:"),
     ("pages/models.py", "Models", ":material/inventory_2:"),

@@ -257,3 +257,31 @@ def test_a_bad_upload_shows_a_plain_error(page, server):
     expect(keyed(page, "use_corpus")).to_have_count(0)
     no_traceback(page)
     screenshot(page, "2-corpus")
+
+
+def test_a_visitor_steers_the_prior_toward_a_goal(page, server):
+    page.goto(server.url)
+    expect(page.locator("h1", has_text="Teach a small neural network")).to_be_visible(
+        timeout=60_000
+    )
+    open_page(page, "Steer")
+    expect(page.locator("h1", has_text="Steer")).to_be_visible()
+    expect(chosen(page, "steer_model")).to_have_value(re.compile("MOSES prior"))
+    click_button(page, "steer_use_goal")  # the first goal: a drug-like sulfonamide
+    expect(page.get_by_text("Must contain S(=O)(=O)N", exact=False)).to_be_visible()
+    click_button(page, "steer_baseline")
+    expect(page.get_by_text("Meet every part").first).to_be_visible(timeout=60_000)
+    minutes = keyed(page, "steer_minutes").locator("input")
+    minutes.fill("0.5")
+    minutes.press("Enter")
+    expect(minutes).to_have_value("0.50")
+    settle(page)
+    click_button(page, "steer_start")
+    expect(page.get_by_text("Your steering run")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("The best molecules so far")).to_be_visible(timeout=120_000)
+    screenshot(page, "8-steer-live")
+    expect(caption(page, r"is a run like any other")).to_be_visible(timeout=180_000)
+    no_traceback(page)
+    screenshot(page, "8-steer")
+    open_page(page, "Generate")
+    expect(chosen(page, "generate_run")).to_have_value(re.compile("steered"))
