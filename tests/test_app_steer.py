@@ -61,8 +61,42 @@ def test_a_score_is_built_kept_and_checked_and_the_prior_scored(home):
     labels = {metric.label: metric.value for metric in again.metric}
     assert float(labels["Mean score"]) < 0.5  # the prior was not asked for this
     assert labels["Valid"].endswith("%")
-    again.button(key="steer_remove_0").click().run()
-    assert len(removes(again)) == 3
+    rates = again.dataframe[0].value
+    assert list(rates["part"]) == ["logP", "Molecular weight", "QED (drug-likeness)",
+                                   "Contains S(=O)(=O)N"]  # fmt: skip
+    # The baseline is kept in the workspace: a refresh shows it without scoring again.
+    third = open_page(token, "steer")
+    assert {metric.label: metric.value for metric in third.metric}["Mean score"] == labels[
+        "Mean score"
+    ]
+    third.button(key="steer_remove_0").click().run()
+    assert len(removes(third)) == 3
+    assert not third.metric  # another score: the old baseline is not shown for it
+
+
+def test_a_valid_part_is_added_with_its_window_and_the_filter_follows_the_score(home):
+    token = new_workspace(home)
+    at = open_page(token, "steer")
+    form_kind = next(box for box in at.selectbox if box.label == "What to ask for")
+    form_kind.set_value("tpsa")
+    at.number_input(key="steer_low").set_value(40.0)
+    at.number_input(key="steer_high").set_value(90.0)
+    next(b for b in at.button if b.label == "Add").click().run()
+    no_exceptions(at)
+    assert len(removes(at)) == 1 and at.get("plotly_chart")
+    assert "TPSA" in at.markdown[-1].value or any("TPSA" in m.value for m in at.markdown)
+    score = Workspace(token, home).choices["steer_score"]
+    assert score["components"][0]["kind"] == "tpsa"
+    assert (score["components"][0]["low"], score["components"][0]["high"]) == (40.0, 90.0)
+    assert at.radio(key="steer_diversity").value == "scaffold"
+    form_kind = next(box for box in at.selectbox if box.label == "What to ask for")
+    form_kind.set_value("similarity")
+    at.text_input(key="steer_target").input("c1ccccc1O")
+    next(b for b in at.button if b.label == "Add").click().run()
+    no_exceptions(at)
+    assert len(removes(at)) == 2
+    fresh = open_page(token, "steer")  # toward a molecule: only repeats go unrewarded
+    assert fresh.radio(key="steer_diversity").value == "molecule"
 
 
 def test_a_small_model_is_steered_in_a_worker_to_the_end(home):
@@ -96,3 +130,10 @@ def test_a_small_model_is_steered_in_a_worker_to_the_end(home):
     keys = [button.key for button in at.get("download_button")]
     assert "steer_download_csv" in keys and "steer_download_sdf" in keys
     assert any("a run like any other" in caption.value for caption in at.caption)
+    # Reopened later in another session: the run, its before/after histograms and hits.
+    later = open_page(token, "steer")
+    no_exceptions(later)
+    keys = {chart.proto.id for chart in later.get("plotly_chart")}
+    assert any("steer_histogram_score" in key for key in keys), keys
+    assert any("steer_histogram_qed" in key for key in keys)
+    assert "Before and after" in " ".join(m.value for m in later.markdown)

@@ -17,12 +17,14 @@ from charrnn.chem.smiles import parse_smiles
 from charrnn.core.batches import prepare_data
 from charrnn.core.checkpoint import load_checkpoint, save_checkpoint
 from charrnn.core.sample import SampleConfig, sample
+from charrnn.errors import SettingsError
 from charrnn.runs.config import read_run_config
 from charrnn.runs.folder import FileControl, read_metrics, send_control
 from charrnn.runs.steer import Steerer
-from charrnn.runs.steer_config import HITS_FILE, SteerConfig, SteerError
+from charrnn.runs.steer_config import BATCHES_FILE, HITS_FILE, SteerConfig, SteerError
 from charrnn.runs.steer_run import (
     plan_steering,
+    read_batches,
     read_hits,
     run_steering,
     starting_point,
@@ -119,6 +121,19 @@ def test_the_diversity_filter_counts_molecules_per_scaffold():
     assert again.buckets == found.buckets and again.seen == found.seen
 
 
+def test_a_filter_by_molecule_rewards_close_relatives_but_never_a_repeat():
+    found = DiversityFilter(bucket_size=2, threshold=0.5, by="molecule")
+    benzenes = [molecule(s, 0.9) for s in ("Cc1ccccc1", "CCc1ccccc1", "CCCc1ccccc1")]
+    assert found.rewards(benzenes) == [0.9, 0.9, 0.9]  # one scaffold, all rewarded
+    assert found.rewards([molecule("c1ccccc1C", 0.9), molecule("CCO", 0.1)]) == [0.0, 0.1]
+    assert found.rewards([molecule("OCC", 0.1)]) == [0.0]  # low scorers are counted too
+    assert found.buckets == {} and found.full_scaffolds() == 0
+    with pytest.raises(ValueError, match="scaffold or molecule"):
+        DiversityFilter(by="atom")
+    with pytest.raises(SettingsError, match="diversity filter"):
+        SteerConfig(diversity_by="atom")
+
+
 def test_replay_keeps_the_best_distinct_molecules():
     memory = ReplayMemory(size=3)
     batch = [molecule(s, v) for s, v in [("CCO", 0.2), ("OCC", 0.5), ("CCN", 0.9), ("CCC", 0.1)]]
@@ -163,10 +178,19 @@ def test_a_steering_run_folder_saves_a_usable_model_and_resumes(tmp_path, start_
     assert scores == sorted(scores, reverse=True) and {"smiles", "contains_pass"} <= set(
         hits["rows"][0]
     )
+    batches = read_batches(run_dir)  # before / after histograms: the first and last batch
+    assert batches["names"] == ["contains", "weight"]
+    assert batches["first"]["step"] == 1 and batches["last"]["step"] == 4
+    assert len(batches["first"]["score"]) == QUICK["batch_size"]
+    assert 0 < len(batches["last"]["weight"]) <= QUICK["batch_size"]  # the valid ones
+    assert set(batches["last"]["contains"]) <= {0.0, 1.0}
     longer = SteerConfig(**{**QUICK, "steps": 6}, checkpoint_every=2, max_length=30)
     resumed = steerer_of(run_dir, settings=longer)
-    assert resumed.step == 4 and resumed.hits
+    assert resumed.step == 4 and resumed.hits and resumed.batches["first"]["step"] == 1
     resumed.run()
+    assert read_batches(run_dir)["last"]["step"] == 6
+    (run_dir / BATCHES_FILE).write_text("{broken", encoding="utf-8")
+    assert read_batches(run_dir) is None
     assert [e["step"] for e in read_metrics(run_dir) if e["kind"] == "step"] == list(range(1, 7))
     again = plan_steering(tmp_path / "second", str(run_dir), score, settings)  # steer the steered
     assert (

@@ -32,13 +32,20 @@ def scaffold_of(canonical: str) -> str:
         return ACYCLIC
 
 
-class DiversityFilter:
-    """REINVENT's identical-Murcko-scaffold filter. A molecule met before earns 0; a new one
-    scoring at least ``threshold`` joins its scaffold's bucket, and once a bucket holds more
-    than ``bucket_size`` molecules, further molecules of that scaffold earn 0."""
+FILTER_KINDS = ("scaffold", "molecule")
 
-    def __init__(self, bucket_size: int = 25, threshold: float = 0.4):
-        self.bucket_size, self.threshold = bucket_size, threshold
+
+class DiversityFilter:
+    """A molecule met before earns 0. By "scaffold" (REINVENT's identical-Murcko-scaffold
+    filter) a new one scoring at least ``threshold`` also joins its scaffold's bucket, and
+    once a bucket holds more than ``bucket_size`` molecules, further molecules of that
+    scaffold earn 0: the model is pushed to other ring systems. By "molecule" only repeats
+    earn 0 (REINVENT's same-SMILES penalty), so close analogues of one target stay rewarded."""
+
+    def __init__(self, bucket_size: int = 25, threshold: float = 0.4, by: str = "scaffold"):
+        if by not in FILTER_KINDS:
+            raise ValueError(f"a diversity filter works by {' or '.join(FILTER_KINDS)}")
+        self.bucket_size, self.threshold, self.by = bucket_size, threshold, by
         self.buckets: dict[str, int] = {}  # scaffold -> molecules counted in it
         self.seen: set[str] = set()  # canonical SMILES already rewarded
 
@@ -50,8 +57,9 @@ class DiversityFilter:
             if not molecule.valid or molecule.canonical in self.seen:
                 rewards.append(0.0)
                 continue
-            if reward >= self.threshold:
+            if reward >= self.threshold or self.by == "molecule":
                 self.seen.add(molecule.canonical)
+            if reward >= self.threshold and self.by == "scaffold":
                 scaffold = scaffold_of(molecule.canonical)
                 self.buckets[scaffold] = self.buckets.get(scaffold, 0) + 1
                 if self.buckets[scaffold] > self.bucket_size:

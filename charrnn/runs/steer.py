@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +34,7 @@ from charrnn.core.tokens import Vocabulary
 from charrnn.core.train_config import Control
 from charrnn.files import atomic_write_text
 from charrnn.runs.steer_config import (
+    BATCHES_FILE,
     HITS_FILE,
     STEER_STATE_FILE,
     SteerConfig,
@@ -77,12 +79,15 @@ class Steerer:
         self.agent.requires_grad_(True)
         self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=config.learning_rate)
         self.filter = (
-            DiversityFilter(config.diversity_bucket, config.diversity_threshold)
+            DiversityFilter(
+                config.diversity_bucket, config.diversity_threshold, config.diversity_by
+            )
             if config.diversity_bucket
             else None
         )
         self.memory = ReplayMemory(config.replay_size) if config.replay_size else None
         self.hits: dict[str, dict] = {}  # canonical SMILES -> its row (ScoredMolecule.row)
+        self.batches: dict[str, dict] = {}  # "first" / "last": batch_values of that batch
         self.step, self.elapsed, self.best_so_far = 0, 0.0, 0.0
 
     # ----- one step ---------------------------------------------------------------------
@@ -127,6 +132,8 @@ class Steerer:
             loss = self._hill_climb(scored, rewards)
         self.step += 1
         self._keep_hits(scored)
+        self.batches.setdefault("first", self.batch_values(scored))
+        self.batches["last"] = self.batch_values(scored)
         return self._measure(scored, rewards, loss)
 
     def _hill_climb(self, scored: list[ScoredMolecule], rewards: list[float]) -> float | None:
@@ -142,6 +149,16 @@ class Steerer:
             return None
         sequences = [self._encode(text) for text in chosen]
         return likelihood_update(self.agent, self.optimizer, sequences, self.config.gradient_clip)
+
+    def batch_values(self, scored: list[ScoredMolecule]) -> dict:
+        """A batch as its histograms need it: the step, the score of every molecule (invalid:
+        0) and each component's value for the valid ones."""
+        valid = [m for m in scored if m.valid]
+        values = {
+            name: [round(m.values[i], 4) for m in valid if math.isfinite(m.values[i])]
+            for i, name in enumerate(self.scorer.names)
+        }
+        return {"step": self.step, "score": [round(m.score, 4) for m in scored], **values}
 
     def _keep_hits(self, scored: list[ScoredMolecule]) -> None:
         for molecule in scored:
@@ -254,6 +271,12 @@ class Steerer:
         record = {"step": self.step, "names": list(self.scorer.names), "rows": rows}
         atomic_write_text(self.run_dir / HITS_FILE, json.dumps(record, ensure_ascii=False))
 
+    def write_batches(self) -> None:
+        if not self.run_dir or not self.batches:
+            return
+        record = {"names": list(self.scorer.names), **self.batches}
+        atomic_write_text(self.run_dir / BATCHES_FILE, json.dumps(record, ensure_ascii=False))
+
     def save(self) -> None:
         """The steered model as a checkpoint (any loader reads it), and what resuming needs."""
         if not self.run_dir:
@@ -273,9 +296,11 @@ class Steerer:
             "memory": self.memory.to_json() if self.memory else [],
             "filter": self.filter.to_json() if self.filter else {},
             "hits": list(self.hits.values()),
+            "batches": self.batches,
         }
         atomic_write_text(self.run_dir / STEER_STATE_FILE, json.dumps(state, ensure_ascii=False))
         self.write_hits()
+        self.write_batches()
         self.emit(self.event("checkpoint"))
 
     def restore(self) -> None:
@@ -293,3 +318,4 @@ class Steerer:
         if self.filter:
             self.filter.restore(state.get("filter", {}))
         self.hits = {row["smiles"]: row for row in state.get("hits", [])}
+        self.batches = dict(state.get("batches", {}))

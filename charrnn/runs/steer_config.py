@@ -13,9 +13,12 @@ from charrnn.errors import SettingsError, UserError
 STEER_FILE = "steer.json"  # {"format", "start", "score", "settings"}: marks a steering run
 STEER_STATE_FILE = "steer_state.json"  # replay memory, diversity filter, hits (to resume)
 HITS_FILE = "hits.json"  # the best molecules so far with every component's value
+BATCHES_FILE = "batches.json"  # the first and the latest batch's values (before vs after)
 STEER_FORMAT = "charrnn-steer-1"
 Method = Literal["reinvent", "hillclimb"]
 METHODS: tuple[Method, ...] = get_args(Method)
+FilterKind = Literal["scaffold", "molecule"]
+FILTER_KINDS: tuple[FilterKind, ...] = get_args(FilterKind)
 MAX_BATCH = 512
 MAX_MINUTES = 24 * 60
 
@@ -49,6 +52,7 @@ class SteerConfig:
     replay_samples: int = 10  # REINVENT: remembered molecules added to each step's batch
     diversity_bucket: int = 25  # molecules per scaffold that earn a reward (0: no filter)
     diversity_threshold: float = 0.4  # the score from which a molecule counts in its bucket
+    diversity_by: FilterKind = "scaffold"  # "molecule": only exact repeats earn nothing
     keep_best: int = 32  # hill climbing: the best molecules trained on each step
     max_length: int = 100  # tokens per molecule
     gradient_clip: float = 5.0
@@ -61,6 +65,8 @@ class SteerConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise SettingsError(f"the method must be one of {', '.join(METHODS)}")
+        if self.diversity_by not in FILTER_KINDS:
+            raise SettingsError(f"the diversity filter works by {' or '.join(FILTER_KINDS)}")
         if self.steps is None and self.minutes is None:
             raise SettingsError("give a number of steps or minutes (or both)")
         if self.steps is not None and self.steps < 1:

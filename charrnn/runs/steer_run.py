@@ -26,6 +26,7 @@ from charrnn.runs.folder import METRICS_FILE, read_metrics
 from charrnn.runs.priors import is_prior, load_prior
 from charrnn.runs.steer import Steerer
 from charrnn.runs.steer_config import (
+    BATCHES_FILE,
     HITS_FILE,
     STEER_FILE,
     STEER_FORMAT,
@@ -182,6 +183,20 @@ def read_hits(run_dir: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) and isinstance(record.get("rows"), list) else None
+
+
+def read_batches(run_dir: Path) -> dict | None:
+    """The first and the latest batch of a steering run (``Steerer.batch_values`` under
+    "first" and "last", with "names"), or None before its first save."""
+    try:
+        record = json.loads((Path(run_dir) / BATCHES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or not all(
+        isinstance(record.get(key), dict) for key in ("first", "last")
+    ):
+        return None
+    return record
 
 
 def steerer_of(
