@@ -5,7 +5,6 @@ Pages stay thin; state that must survive a refresh lives in the workspace on dis
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -15,11 +14,11 @@ import streamlit as st
 from charrnn.core import inside
 from charrnn.core.checkpoint import CHECKPOINT_FILE, OUT_OF_MEMORY, load_checkpoint
 from charrnn.errors import UserError
+from charrnn.runs.backends import job_backend
 from charrnn.runs.folder import RunError
-from charrnn.runs.housekeeping import cleanup_idle_workspaces, mark_interrupted
-from charrnn.runs.jobs import JobRunner
+from charrnn.runs.housekeeping import cleanup_idle_workspaces
 from charrnn.runs.report import escape_markdown, run_labels
-from charrnn.runs.settings import load_settings, worker_count
+from charrnn.runs.settings import load_settings
 from charrnn.runs.status import ACTIVE, RunStatus
 from charrnn.runs.transfer import clean_import_staging
 from charrnn.runs.workspace import Workspace, new_token
@@ -41,14 +40,14 @@ def max_upload_bytes() -> int:
 
 
 @st.cache_resource
-def job_runner() -> JobRunner:
-    """One job runner per server, set up from the server's settings (charrnn.runs.settings).
+def job_runner():
+    """One job runner per server, set up from the server's settings (charrnn.runs.settings):
+    local worker processes, or the Ray cluster's coordinator with CHARRNN_RAY_ADDRESS.
 
     Runs a dead server left behind show as interrupted; idle workspaces and the chemistry
     statistics cache are cleaned up now and then about once an hour.
     """
     settings = load_settings()
-    mark_interrupted(settings.home)
 
     def housekeeping() -> None:
         from charrnn.chem.trainingset import trim_cache  # RDKit: loaded only when needed
@@ -58,14 +57,7 @@ def job_runner() -> JobRunner:
         trim_cache()
 
     housekeeping()
-    return JobRunner(
-        max_workers=worker_count(settings, os.cpu_count()),
-        per_workspace=settings.jobs_per_workspace,
-        time_cap_seconds=settings.job_seconds,
-        worker_nice=settings.worker_nice,
-        worker_memory_mb=settings.worker_memory_mb,
-        housekeeping=housekeeping,
-    )
+    return job_backend(settings, housekeeping)
 
 
 NAVIGATED, WANTED_PAGE = "app_navigation_ran", "app_wanted_page"

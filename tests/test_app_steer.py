@@ -97,6 +97,8 @@ def test_a_valid_part_is_added_with_its_window_and_the_filter_follows_the_score(
     assert len(removes(at)) == 2
     fresh = open_page(token, "steer")  # toward a molecule: only repeats go unrewarded
     assert fresh.radio(key="steer_diversity").value == "molecule"
+    assert fresh.number_input(key="steer_sigma").value == 120  # and a harder push
+    assert fresh.number_input(key="steer_batch").value == 128
 
 
 def test_a_small_model_is_steered_in_a_worker_to_the_end(home):

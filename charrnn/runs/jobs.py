@@ -3,6 +3,10 @@
 A job is a task ("train", or "assess" for a chemistry check) on one run folder. At most
 `max_workers` jobs run at once and at most `per_workspace` of them from one workspace, so a
 room of people shares the cores fairly; a job past its time cap is stopped.
+
+This is the local job backend, and the scheduler of the Ray one: there, the same runner
+lives in one coordinator for every server and its ``launcher`` starts Ray tasks instead of
+local processes (charrnn.runs.ray_jobs).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from charrnn.runs.folder import send_control
 from charrnn.runs.status import (
@@ -34,6 +39,27 @@ STOP_GRACE_SECONDS = 30.0  # after asking a worker to stop at its time cap, befo
 FIRST_GUESS_SECONDS = 120.0  # expected job length before any job has finished
 
 
+class Process(Protocol):
+    """What the runner needs of a started job: a local WorkerProcess or a Ray task."""
+
+    pid: int | None
+
+    def is_alive(self) -> bool: ...
+
+    @property
+    def exitcode(self) -> int | None: ...
+
+    def kill(self) -> None: ...
+
+    def terminate(self) -> None: ...
+
+    def join(self, timeout: float | None = None) -> None: ...
+
+
+# Starts a job: (run folder, torch threads, task, niceness, memory limit in MB) -> Process.
+Launcher = Callable[[Path, int, str, int, float], Process]
+
+
 @dataclass
 class Job:
     folder: Path
@@ -41,7 +67,7 @@ class Job:
     submitted: float = field(default_factory=time.time)
     started: float | None = None
     stop_asked: float | None = None
-    process: WorkerProcess | None = None
+    process: Process | None = None
 
     @property
     def key(self) -> tuple[Path, str]:
@@ -75,12 +101,17 @@ class JobRunner:
         worker_memory_mb: float = 0,
         housekeeping: Callable[[], None] | None = None,
         housekeeping_seconds: float = 3600.0,
+        launcher: Launcher = WorkerProcess,
+        threads_per_job: int | None = None,
     ):
+        """``launcher`` starts a job (default: a local worker process); ``threads_per_job``
+        its torch threads (default: the cores shared among ``max_workers``)."""
         self.max_workers = max(1, max_workers or os.cpu_count() or 1)
         self.per_workspace = max(1, per_workspace)
         self.time_cap_seconds = time_cap_seconds
         self.worker_nice = worker_nice
         self.worker_memory_mb = worker_memory_mb  # each worker's address space; 0: no limit
+        self.launcher, self.threads_per_job = launcher, threads_per_job
         self.queue: list[Job] = []
         self.running: dict[tuple[Path, str], Job] = {}
         self.durations: list[float] = []  # seconds of recent finished jobs, for wait estimates
@@ -160,7 +191,7 @@ class JobRunner:
                     job, status=RunStatus.STOPPED if task == "train" else CheckStatus.CANCELLED
                 )
 
-    def process(self, run_dir: Path, task: JobTask = "train") -> WorkerProcess | None:
+    def process(self, run_dir: Path, task: JobTask = "train") -> Process | None:
         job = self.running.get((Path(run_dir), task))
         return job.process if job else None
 
@@ -192,9 +223,9 @@ class JobRunner:
                     continue  # its workspace already has its share: the next one may start
                 self.queue.remove(job)
                 # Never oversubscribe the cores: with the default cap, 1 thread per worker.
-                threads = max(1, (os.cpu_count() or 1) // self.max_workers)  # see settings
+                threads = self.threads_per_job or max(1, (os.cpu_count() or 1) // self.max_workers)
                 job.started = time.time()
-                job.process = WorkerProcess(
+                job.process = self.launcher(
                     job.folder, threads, job.task, self.worker_nice, self.worker_memory_mb
                 )
                 self.running[job.key] = job

@@ -18,6 +18,9 @@ Read from environment variables by ``load_settings()``; every one is optional:
 | CHARRNN_WORKER_MEMORY_MB | 4096 | memory (address space) of each worker; 0 = no limit |
 | CHARRNN_HOME | ./workspaces | the folder holding every workspace |
 | CHARRNN_INSTRUCTOR_PASSWORD | unset | the instructor's password (or Streamlit secrets) |
+| CHARRNN_RAY_ADDRESS | unset | jobs on a Ray cluster (`auto`, `host:6379`); unset: local |
+| CHARRNN_RAY_CPUS | 1 | Ray: CPUs (and torch threads) each job asks for |
+| CHARRNN_RAY_GPUS | 0 | Ray: GPUs per training job; a fraction (0.25) shares one |
 
 A megabyte (MB) here is 1024 x 1024 bytes, as in Streamlit's server.maxUploadSize.
 """
@@ -55,6 +58,9 @@ class ServerSettings:
     worker_memory_mb: float = 4096  # 0 = no limit
     home: Path = field(default_factory=_default_home)
     instructor_password: str | None = None
+    ray_address: str | None = None  # None: local worker processes
+    ray_cpus: float = 1
+    ray_gpus: float = 0
 
     @property
     def quota_bytes(self) -> int:
@@ -97,6 +103,8 @@ _NUMBERS = (
     ("disk_mb", "CHARRNN_DISK_MB", float, 0, False, "more than 0 MB"),
     ("free_space_mb", "CHARRNN_FREE_SPACE_MB", float, 0, True, "0 (no floor) or more MB"),
     ("worker_memory_mb", "CHARRNN_WORKER_MEMORY_MB", float, 0, True, "0 (no limit) or more MB"),
+    ("ray_cpus", "CHARRNN_RAY_CPUS", float, 0, False, "more than 0 CPUs"),
+    ("ray_gpus", "CHARRNN_RAY_GPUS", float, 0, True, "0 (no GPU) or more GPUs"),
 )
 
 
@@ -132,4 +140,5 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> ServerSettings:
             raise ValueError("CHARRNN_HOME holds a NUL character: it accepts a folder path.")
         values["home"] = Path(home).expanduser().resolve()
     values["instructor_password"] = environ.get("CHARRNN_INSTRUCTOR_PASSWORD") or None
+    values["ray_address"] = environ.get("CHARRNN_RAY_ADDRESS", "").strip() or None
     return ServerSettings(**values)

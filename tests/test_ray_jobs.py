@@ -1,0 +1,174 @@
+"""The Ray job backend on a real local Ray cluster (two nodes on this machine, one declaring a
+GPU): runs train through it end to end, obey pause / resume / stop, survive a killed Ray
+worker as resumable runs, land on the GPU node when they ask for a GPU, and two app
+processes sharing one store see one queue."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from test_runs import make_run, wait_for
+
+ray = pytest.importorskip("ray", reason="Ray is a test dependency (requirements-dev.txt)")
+from ray.cluster_utils import Cluster  # noqa: E402
+
+from charrnn.core.checkpoint import load_checkpoint  # noqa: E402
+from charrnn.runs.backends import job_backend  # noqa: E402
+from charrnn.runs.folder import read_metrics  # noqa: E402
+from charrnn.runs.ray_jobs import stop_coordinator  # noqa: E402
+from charrnn.runs.settings import load_settings  # noqa: E402
+from charrnn.runs.status import read_job_status, read_status  # noqa: E402
+from charrnn.runs.workspace import Workspace, new_workspace  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A head node with 2 CPUs and a worker node with 1 CPU and 1 (declared) GPU."""
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+    )  # Ray's workers import charrnn from this checkout
+    made = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 2, "include_dashboard": False},
+    )
+    made.add_node(num_cpus=1, num_gpus=1)
+    made.wait_for_nodes()
+    ray.init(address=made.address, namespace="charrnn", log_to_driver=False)
+    yield made
+    stop_coordinator()
+    ray.shutdown()
+    made.shutdown()
+
+
+def server_environment(cluster, home: Path, **more: str) -> dict[str, str]:
+    return {
+        "CHARRNN_RAY_ADDRESS": cluster.address,
+        "CHARRNN_HOME": str(home),
+        "CHARRNN_WORKER_NICE": "0",
+        "CHARRNN_WORKERS": "2",
+        **more,
+    }
+
+
+@pytest.fixture(scope="module")
+def runner(cluster, tmp_path_factory):
+    """The backend a server gets from its settings with CHARRNN_RAY_ADDRESS set: one
+    coordinator for the module's tests (starting one takes seconds)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in server_environment(cluster, tmp_path_factory.mktemp("ws")).items():
+            patch.setenv(name, value)
+        yield job_backend(load_settings())
+
+
+def gpu_node_id() -> str:
+    return next(node["NodeID"] for node in ray.nodes() if node["Resources"].get("GPU"))
+
+
+def test_a_run_trains_end_to_end_through_ray(runner, space):
+    run_id = make_run(space, steps=30)
+    folder = space.run_dir(run_id)
+    assert type(runner).__name__ == "RayJobRunner"
+    assert runner.submit(folder) == 0
+    wait_for(lambda: space.summary(run_id).status == "finished", seconds=180)
+    assert load_checkpoint(folder).step == 30
+    assert read_job_status(folder, "train").get("node")  # the node Ray chose is recorded
+    wait_for(lambda: runner.process(folder) is None)  # the coordinator saw it end
+    assert all(job.folder != folder for job in runner.active_jobs())
+
+
+def test_pause_resume_and_stop_work_as_locally(runner, space):
+    run_id = make_run(space, steps=1_000_000)
+    folder = space.run_dir(run_id)
+    runner.submit(folder)
+    wait_for(lambda: space.summary(run_id).status == "running", seconds=120)
+    assert runner.process(folder) is not None
+    space.send(run_id, "pause")
+    wait_for(lambda: space.summary(run_id).status == "paused")
+    space.send(run_id, "resume")
+    wait_for(lambda: space.summary(run_id).status == "running")
+    space.send(run_id, "stop")
+    wait_for(lambda: space.summary(run_id).status == "stopped")
+    wait_for(lambda: runner.process(folder) is None)
+
+
+def test_a_killed_ray_worker_leaves_the_run_resumable(runner, space):
+    run_id = make_run(space, steps=1_000_000, checkpoint_every=20)
+    folder = space.run_dir(run_id)
+    runner.submit(folder)
+    wait_for(lambda: len([e for e in read_metrics(folder) if e.get("kind") == "checkpoint"]) > 0)
+    training_pid = int(read_status(folder)["pid"])
+    ray_worker = int(Path(f"/proc/{training_pid}/stat").read_text().split(")")[1].split()[1])
+    os.kill(ray_worker, signal.SIGKILL)  # the Ray worker dies; its job dies with it
+    wait_for(lambda: space.summary(run_id).status == "failed", seconds=60)
+    assert "Resume to continue" in read_status(folder)["error"]
+    saved = load_checkpoint(folder).step
+    assert saved > 0
+    runner.submit(folder)  # resumed from the checkpoint
+    wait_for(lambda: space.summary(run_id).status == "running", seconds=120)
+    wait_for(lambda: any(e.get("step", 0) > saved for e in read_metrics(folder)))
+    steps = [e["step"] for e in read_metrics(folder) if e.get("kind") == "step"]
+    assert steps == sorted(steps)  # it went on from the checkpoint, not from step 0
+    space.send(run_id, "stop")
+    wait_for(lambda: space.summary(run_id).status == "stopped")
+
+
+CLIENT = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from charrnn.runs.backends import job_backend
+    from charrnn.runs.settings import load_settings
+    runner = job_backend(load_settings())
+    place = runner.submit(Path(sys.argv[1]))
+    print(json.dumps({"place": place, "jobs": [str(j.folder) for j in runner.active_jobs()]}))
+    """
+)
+
+
+def test_two_app_processes_sharing_one_store_see_one_queue(runner, root, space):
+    other = Workspace(new_workspace(root), root)
+    mine = [make_run(space, f"mine{i}", steps=1_000_000) for i in range(2)]
+    theirs = make_run(other, "theirs", steps=1_000_000)
+    for run_id in mine:
+        runner.submit(space.run_dir(run_id))
+    wait_for(lambda: space.summary(mine[0]).status == "running", seconds=120)
+    assert runner.position(space.run_dir(mine[1])) == 1  # one job per workspace
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    answer = subprocess.run(
+        [sys.executable, "-c", CLIENT, str(other.run_dir(theirs))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+        check=True,
+    )
+    seen = json.loads(answer.stdout.strip().splitlines()[-1])
+    assert seen["place"] == 0  # the other server's visitor gets the free slot at once
+    assert set(seen["jobs"]) == {str(space.run_dir(r)) for r in mine} | {str(other.run_dir(theirs))}
+    assert str(other.run_dir(theirs)) in {str(job.folder) for job in runner.active_jobs()}
+    for workspace, run_id in ((space, mine[0]), (other, theirs), (space, mine[1])):
+        wait_for(lambda w=workspace, r=run_id: w.summary(r).status == "running", seconds=120)
+        workspace.send(run_id, "stop")
+        wait_for(lambda w=workspace, r=run_id: w.summary(r).status == "stopped")
+
+
+def test_a_job_that_asks_for_a_gpu_lands_on_the_gpu_node(cluster, root, monkeypatch, space):
+    stop_coordinator()  # (the module's last test) a coordinator whose jobs ask for a GPU
+    environment = server_environment(cluster, root, CHARRNN_RAY_GPUS="0.5")  # two share one
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    runner = job_backend(load_settings())
+    run_id = make_run(space, steps=10)
+    folder = space.run_dir(run_id)
+    runner.submit(folder)
+    wait_for(lambda: space.summary(run_id).status == "finished", seconds=180)
+    assert read_job_status(folder, "train")["node"] == gpu_node_id()
