@@ -1,0 +1,134 @@
+"""The molecule sketcher in a real browser: a molecule set in the JSME editor becomes the
+Generate page's prompt, a typed one is drawn, and the editor loads without the internet.
+
+The molecule is set through JSME's own JavaScript API (drawing with the mouse is not what
+this test is about), then the editor's Apply button is pressed, as a person would.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from browser_support import (
+    CHROMIUM,
+    chromium_browser,
+    click_button,
+    keyed,
+    no_traceback,
+    open_page,
+    running_server,
+    screenshot,
+    settle,
+)
+
+pytestmark = pytest.mark.browser
+if not CHROMIUM.exists():
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium); browser tests skipped",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+# The JSME applet the component keeps on an element above its wrapper.
+EDITOR = """(wrapper) => {
+    let node = wrapper;
+    while (node && !node._jsmeApp) node = node.parentNode || node.host;
+    return node ? node._jsmeApp : null;
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, request):
+    with running_server(tmp_path_factory.mktemp("browser-sketcher"), request) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium_browser() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    yield tab
+    context.close()
+
+
+def editor_smiles(page) -> str:
+    wrapper = page.locator("#jsme_wrapper")
+    return wrapper.evaluate(f"(wrapper) => ({EDITOR})(wrapper).smiles()")
+
+
+def test_a_drawn_molecule_becomes_the_prompt(page, server):
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(server.url)
+    expect(page.locator("h1", has_text="Teach a small neural network")).to_be_visible(
+        timeout=60_000
+    )
+    open_page(page, "Generate")
+    expect(keyed(page, "generate_run").get_by_role("combobox")).to_have_value(
+        re.compile("MOSES prior")
+    )
+    typed = keyed(page, "generate_prompt_sm").locator("input")
+    expect(typed).to_have_value("")
+
+    # Open "Draw it": the editor loads (its JavaScript comes from this server).
+    keyed(page, "generate_prompt_sm_draw").locator("summary").click()
+    wrapper = page.locator("#jsme_wrapper")
+    page.wait_for_function(
+        f"() => {{ const wrapper = document.querySelector('#jsme_wrapper');"
+        f" return !!(wrapper && ({EDITOR})(wrapper)); }}",
+        timeout=60_000,
+    )
+
+    # Set a molecule in the editor and press its Apply button: the typed prompt follows.
+    wrapper.evaluate(f"(wrapper) => ({EDITOR})(wrapper).readGenericMolecularInput('c1ccccc1O')")
+    drawn = editor_smiles(page)
+    assert drawn and "c1ccccc1" in drawn, drawn
+    page.locator("#jsme_apply_btn").click()
+    expect(typed).to_have_value(drawn, timeout=30_000)
+    settle(page)
+
+    # A typed molecule is drawn in the editor...
+    typed.fill("CCN")
+    typed.press("Enter")
+    page.wait_for_function(
+        f"() => {{ const wrapper = document.querySelector('#jsme_wrapper');"
+        f" const editor = wrapper && ({EDITOR})(wrapper);"
+        f" return !!editor && editor.smiles() === 'CCN'; }}",
+        timeout=30_000,
+    )
+    # ...and a new drawing replaces it in the field.
+    wrapper.evaluate(f"(wrapper) => ({EDITOR})(wrapper).readGenericMolecularInput('c1ccccc1O')")
+    page.locator("#jsme_apply_btn").click()
+    expect(typed).to_have_value(drawn, timeout=30_000)
+    settle(page)
+
+    # Generate: every molecule begins with the drawn prompt.
+    click_button(page, "generate_button")
+    download = keyed(page, "generate_download_csv").get_by_role(
+        "button", name=re.compile("Download with properties")
+    )
+    expect(download).to_be_visible(timeout=60_000)
+    settle(page)
+    with page.expect_download() as pressed:
+        download.click()
+    rows = list(csv.DictReader(io.StringIO(open(pressed.value.path(), encoding="utf-8").read())))
+    assert len(rows) == 16
+    assert all(row["SMILES"].startswith(drawn) for row in rows), [r["SMILES"] for r in rows]
+    assert sum(row["valid"] in ("True", "true", "1", "yes") for row in rows) > 0
+    no_traceback(page)
+    screenshot(page, "9-sketcher")
+
+    # Nothing was fetched from anywhere but this server (JSME is bundled).
+    outside = [url for url in requested if not url.startswith((server.url, "blob:", "data:"))]
+    assert not outside, outside
