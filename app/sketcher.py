@@ -64,6 +64,7 @@ def molecule_input(label: str, key: str, *, placeholder: str = "", help: str | N
                     )
                 else:
                     st.session_state[key] = drawn
+                    st.rerun()  # the editor is told the field's new text at once
         else:
             st.session_state.pop(applied, None)  # a new editor starts empty
     return field.text_input(
