@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from app import sketcher
 from charrnn.chem.scorer import Scorer
 from charrnn.chem.scoring import COMPONENT_KINDS, DEFAULTS, TITLES, Component, ScoreSpec
 from charrnn.errors import UserError
@@ -90,20 +91,20 @@ def parts(space, score: ScoreSpec) -> None:
 
 
 def add_form(space, score: ScoreSpec | None) -> None:
-    with st.form("steer_add", border=True):
+    # A bordered box, not an st.form: in a form, a drawing would reach the field only on Add.
+    with st.container(border=True, key="steer_add"):
         st.markdown("**Add a part**")
         kind = st.selectbox("What to ask for", COMPONENT_KINDS, format_func=TITLES.get)
         first, second, third = st.columns(3)
         low = first.number_input("From (empty: no lower bound)", value=None, key="steer_low")
         high = second.number_input("To (empty: no upper bound)", value=None, key="steer_high")
         weight = third.number_input("Weight", 0.1, 100.0, 1.0, key="steer_weight")
-        target = st.text_input(
+        target = sketcher.molecule_input(
             "Molecule or substructure (similarity, contains, does not contain)",
-            max_chars=200,
             key="steer_target",
             placeholder="SMILES or SMARTS, e.g. S(=O)(=O)N",
         )
-        if st.form_submit_button("Add"):
+        if st.button("Add", key="steer_add_part"):
             try:
                 if kind in NEEDS_TARGET and not target.strip():
                     raise UserError(f"{TITLES[kind]} needs a molecule or substructure.")

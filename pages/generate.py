@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import model_choice, molecule_downloads, sampling_mode, ui, why_panel
+from app import model_choice, molecule_downloads, sampling_mode, sketcher, ui, why_panel
 from charrnn.chem.drawing import grid_svg
 from charrnn.core.sample import sample
 from charrnn.core.sampling_budget import bounded_config
@@ -149,12 +149,12 @@ def sampling_form(smiles: bool, unit: str, counted: bool = True) -> dict:
         count = (
             st.slider("Number of molecules", 1, 100, 16, key="generate_count_sm") if counted else 1
         )
-        prompt = st.text_input(
+        prompt = sketcher.molecule_input(
             "Start of every molecule (optional)",
             key="generate_prompt_sm",
-            max_chars=300,
             placeholder="for example c1ccccc1",
-            help="Each molecule begins with these symbols. Leave empty to let the model start.",
+            help="Each molecule begins with these symbols: type them or draw a molecule. "
+            "Leave empty to let the model start.",
         )
     else:
         length = st.slider("Length (characters)", 20, 2000, 300, 10, key="generate_length_text")

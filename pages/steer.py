@@ -36,8 +36,10 @@ start = choice.id if choice.shipped else str(space.run_dir(choice.id))
 st.subheader("1. What you want")
 score_builder.goals(space)
 score = score_builder.current(space)
-if score:
-    score_builder.parts(space, score)
+with st.container():  # always here, even empty: the box below keeps its place, so its
+    # molecule editor is not rebuilt (a rebuilt one comes back blank)
+    if score:
+        score_builder.parts(space, score)
 score_builder.add_form(space, score)
 if score is None:
     st.info("Choose a goal or add a part to build a score.")
