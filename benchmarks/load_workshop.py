@@ -11,8 +11,14 @@ response times (browser: from a click or a navigation to the page's main element
 visible; protocol: from the rerun sent to the script's end, live refreshes included), p50/p95
 overall and while training ran; jobs completed; errors (must be 0); peak memory of the server
 and its workers; the load.
+With --backends local ray (protocol client only) the same room runs twice in one go, on
+--servers app servers sharing one store (each visitor sticks to one, as behind a load
+balancer with sticky sessions): with the local backend (each server runs its own workers,
+--workers split between them) and with a local Ray cluster of --workers CPUs (one queue for
+every server, in its coordinator); one table each and a comparison of p95 page time and jobs
+completed.
 Usage: python benchmarks/load_workshop.py [--users 30] [--steps 200] [--workers 2]
-       [--client protocol|browser]
+       [--client protocol|browser] [--backends local ray] [--servers 2]
 """
 
 from __future__ import annotations
@@ -331,13 +337,33 @@ def run_statuses(home: Path) -> dict[str, int]:
     return counts
 
 
-async def room(args, home: Path) -> dict:
+def start_servers(args, home: Path, backend: str) -> list[StreamlitServer]:
+    """``args.servers`` app servers on one store: local workers split among them, or all of
+    them on the Ray cluster this process started (backend "ray")."""
+    count = args.servers if backend == "ray" or args.backends else 1
+    if backend == "ray":
+        import ray
+
+        environment = {"CHARRNN_RAY_ADDRESS": ray.get_runtime_context().gcs_address}
+        workers = args.workers
+    else:
+        environment, workers = {}, max(1, args.workers // count)
+    servers = [
+        StreamlitServer(home, workers=workers, environment=environment, name=f"server{number}")
+        for number in range(count)
+    ]
+    for server in servers:
+        server.wait_healthy(seconds=180)
+    return servers
+
+
+async def room(args, home: Path, backend: str = "local") -> dict:
     if args.job_minutes:
         os.environ["CHARRNN_JOB_MINUTES"] = str(args.job_minutes)
-    server = StreamlitServer(home, workers=args.workers)
+    servers = start_servers(args, home, backend)
+    server = servers[0]
     try:
-        server.wait_healthy(seconds=120)
-        sampler = Sampler(server.process.pid)
+        sampler = Sampler(os.getpid())  # this process's tree: servers, workers (and Ray)
         sampler.start()
         users = [User(number) for number in range(args.users)]
         started = time.monotonic()
@@ -349,12 +375,18 @@ async def room(args, home: Path) -> dict:
                 await asyncio.gather(*(person(browser, server.url, u, args) for u in users))
                 await browser.close()
         else:
-            await asyncio.gather(*(visitor(server.url, u, args) for u in users))
+            urls = [servers[user.number % len(servers)].url for user in users]  # sticky
+            await asyncio.gather(
+                *(visitor(url, u, args) for url, u in zip(urls, users, strict=True))
+            )
         seconds = time.monotonic() - started
         cpu_use = sampler.stop()
-        log = server.log_path.read_text(encoding="utf-8", errors="replace")
+        log = "\n".join(
+            one.log_path.read_text(encoding="utf-8", errors="replace") for one in servers
+        )
     finally:
-        server.stop()
+        for one in servers:
+            one.stop()
     errors = [error for user in users for error in user.errors]
     if "Traceback" in log:
         errors.append(f"the server's log has {log.count('Traceback')} traceback(s)")
@@ -371,6 +403,8 @@ async def room(args, home: Path) -> dict:
                 during.append(spent)
     every = [spent for values in actions.values() for spent in values]
     return {
+        "backend": backend,
+        "servers": len(servers),
         "users": args.users,
         "steps": args.steps,
         "start": args.start,
@@ -395,6 +429,7 @@ async def room(args, home: Path) -> dict:
 
 def table(result: dict) -> str:
     lines = [
+        f"{result['backend']} backend, {result['servers']} app server(s): "
         f"{result['users']} users, {result['steps']} steps each ({result['start']}), "
         f"{result['workers']} workers, {result['client']} client, "
         f"{result['seconds']:.0f} s in all",
@@ -418,12 +453,44 @@ def table(result: dict) -> str:
         f"(run statuses {result['run_statuses']}), generated: {result['generated']}",
         f"errors: {len(result['errors'])}",
         *[f"  {error}" for error in result["errors"][:20]],
-        f"peak memory (server + workers, RSS): {result['peak_memory_mb']:.0f} MB; "
+        f"peak memory (this process tree: servers, workers, clients; RSS): "
+        f"{result['peak_memory_mb']:.0f} MB; "
         f"at most {result['peak_processes_below_server']} processes below the server",
         f"machine: peak 1-minute load {result['peak_load_1min']}, CPU use "
         f"{result['cpu_use']:.0%} over the run",
     ]
     return "\n".join(lines)
+
+
+def compare_backends(args) -> None:
+    """The same room on each backend in one run; the Ray cluster is started here."""
+    if args.client != "protocol":
+        sys.exit("--backends needs the protocol client (one process per person is too heavy).")
+    results = []
+    for backend in args.backends:
+        before = machine()
+        if backend == "ray":
+            import ray
+
+            ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
+        try:
+            with tempfile.TemporaryDirectory(prefix="charrnn-load-") as home:
+                result = asyncio.run(room(args, Path(home), backend))
+        finally:
+            if backend == "ray":
+                ray.shutdown()
+        result["machine_before"], result["machine_after"] = before, machine()
+        results.append(result)
+        print(table(result), "\n", flush=True)
+    print("| backend | servers | users | jobs completed | p95 page s | p95 while training s |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for result in results:
+        print(
+            f"| {result['backend']} | {result['servers']} | {result['users']} | "
+            f"{result['jobs_completed']} | {result['page_response'].get('p95', 0):.2f} | "
+            f"{result['page_response_while_training'].get('p95', 0):.2f} |"
+        )
+    print(f"saved {save('load-backends', {'results': results})}")
 
 
 def main() -> None:
@@ -449,7 +516,17 @@ def main() -> None:
         help="protocol: Streamlit's websocket protocol (light: the server gets the CPU); "
         "browser: one chromium tab per person (on 2 cores the tabs take the CPU)",
     )
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        choices=["local", "ray"],
+        help="run the room once per job backend, on --servers app servers sharing one store",
+    )
+    parser.add_argument("--servers", type=int, default=2, help="app servers (with --backends)")
     args = parser.parse_args()
+    if args.backends:
+        compare_backends(args)
+        return
     if args.client == "browser" and not args.chromium.exists():
         sys.exit(f"No chromium at {args.chromium} (apt-get install chromium, or --chromium).")
     before = machine()

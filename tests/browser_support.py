@@ -62,17 +62,22 @@ def free_port() -> int:
 class StreamlitServer:
     """`streamlit run streamlit_app.py` on a free port, with its own workspaces folder."""
 
-    def __init__(self, home: Path, workers: int = 1):
+    def __init__(
+        self, home: Path, workers: int = 1, environment: dict | None = None, name: str = "streamlit"
+    ):
+        """Several servers may share one ``home`` (one store), each with its own ``name``
+        for its log; ``environment`` adds variables (e.g. CHARRNN_RAY_ADDRESS)."""
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = home / "streamlit.log"
+        self.log_path = home / f"{name}.log"
         env = {
             **os.environ,
             "CHARRNN_HOME": str(home / "workspaces"),
             "CHARRNN_CACHE": str(home / "cache"),
             "CHARRNN_WORKERS": str(workers),
             "PYTHONUNBUFFERED": "1",
+            **(environment or {}),
         }
         command = [
             sys.executable,

@@ -33,7 +33,7 @@ from charrnn.runs.status import (
     update_job_status,
     update_status,
 )
-from charrnn.runs.worker import WorkerProcess
+from charrnn.runs.worker_process import WorkerProcess
 
 STOP_GRACE_SECONDS = 30.0  # after asking a worker to stop at its time cap, before killing it
 FIRST_GUESS_SECONDS = 120.0  # expected job length before any job has finished

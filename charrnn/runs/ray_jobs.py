@@ -20,11 +20,12 @@ from ray.exceptions import GetTimeoutError, RayError
 
 from charrnn.runs.jobs import Job, JobRunner
 from charrnn.runs.status import JobTask, update_job_status
-from charrnn.runs.worker import WorkerProcess
+from charrnn.runs.worker_process import WorkerProcess
 
 NAMESPACE = "charrnn"
 COORDINATOR = "charrnn-coordinator"
 CALL_SECONDS = 30.0  # a coordinator that does not answer in this long is an error
+START_SECONDS = 180.0  # a new coordinator (a fresh Python process on a busy node) may take long
 
 
 @dataclass(frozen=True)
@@ -221,11 +222,11 @@ class RayJobRunner:
         if self.coordinator is None:
             self.coordinator = ray.get_actor(COORDINATOR, namespace=NAMESPACE)
         self.lock = threading.RLock()  # the coordinator keeps its own; this orders local calls
-        self._call("alive")
+        self._call("alive", timeout=START_SECONDS)
 
-    def _call(self, method: str, *arguments):
+    def _call(self, method: str, *arguments, timeout: float = CALL_SECONDS):
         reference = getattr(self.coordinator, method).remote(*arguments)
-        return ray.get(reference, timeout=CALL_SECONDS)
+        return ray.get(reference, timeout=timeout)
 
     # ----- what pages call (as JobRunner) -----------------------------------------------
     def submit(self, run_dir: Path, task: JobTask = "train") -> int:

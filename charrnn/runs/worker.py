@@ -1,14 +1,13 @@
 """The training worker: a fresh Python process that trains (or resumes) one run folder.
 
-JobRunner starts a WorkerProcess per run; train_worker runs inside it and reports through
-the run folder's files (run.json, metrics.jsonl), reading control.json for messages.
+JobRunner starts a WorkerProcess (charrnn.runs.worker_process) per run; train_worker runs
+inside it and reports through the run folder's files (run.json, metrics.jsonl), reading
+control.json for messages.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
@@ -19,7 +18,6 @@ from charrnn.runs.status import RunStatus, update_status
 from charrnn.runs.steer_run import is_steering_run, run_steering
 from charrnn.runs.trainer import run_trainer
 from charrnn.worker_start import (
-    child_environment,
     memory_message,
     out_of_memory,
     process_identity,
@@ -56,56 +54,3 @@ def train_worker(folder: str, threads: int) -> None:
         error_text = reason or type(error).__name__
         update_status(run_dir, status=RunStatus.FAILED, pid=None, error=error_text)
         raise SystemExit(1) from None
-
-
-# What a worker process can do: task -> (module, entry function taking folder and threads).
-TASKS = {
-    "train": ("charrnn.runs.worker", "train_worker"),
-    "assess": ("charrnn.runs.assessment", "assess_worker"),
-}
-
-
-class WorkerProcess:
-    """A training worker in a fresh Python process, with multiprocessing's Process methods.
-
-    Not multiprocessing: under Streamlit, __main__ is the app script, and a spawned child
-    would run the whole app again before training. Start it from a thread that lives as
-    long as the server (the job runner's): the worker ends when that thread does.
-    """
-
-    def __init__(
-        self, run_dir: Path, threads: int, task: str = "train", nice: int = 0, memory_mb: float = 0
-    ):
-        """nice: added to the process's niceness before it imports anything, so that a
-        server's pages get the CPU before training does; memory_mb: its address-space limit
-        (0: none), set before torch is imported."""
-        module, function = TASKS[task]
-        code = "import sys; from charrnn.worker_start import prepare_worker; "
-        code += f"prepare_worker(int(sys.argv[3]), float(sys.argv[4]), {int(nice)}); "
-        code += f"from {module} import {function}; {function}(sys.argv[1], int(sys.argv[2]))"
-        arguments = [str(run_dir), str(threads), str(os.getpid()), str(float(memory_mb or 0))]
-        self.popen = subprocess.Popen(
-            [sys.executable, "-c", code, *arguments],
-            env=child_environment(),
-            stdin=subprocess.DEVNULL,
-        )
-        self.pid = self.popen.pid
-
-    def is_alive(self) -> bool:
-        return self.popen.poll() is None
-
-    @property
-    def exitcode(self) -> int | None:
-        return self.popen.poll()
-
-    def kill(self) -> None:
-        self.popen.kill()
-
-    def terminate(self) -> None:
-        self.popen.terminate()
-
-    def join(self, timeout: float | None = None) -> None:
-        try:
-            self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
