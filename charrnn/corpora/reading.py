@@ -112,14 +112,7 @@ def read_corpus(
     source = f"file:{filename}" if filename else ""
     if file_format == "text":
         return Corpus(name, "text", text, source=source)
-    if file_format == "csv":
-        numbered = csv_smiles(text, smiles_column, filename or "the file")
-    elif file_format == "sdf":
-        numbered = _sdf_molecules(text)
-    else:
-        numbered = _smi_lines(text)
-    if not numbered:
-        raise CorpusError("The file has no molecules. Upload one SMILES per line.")
+    numbered = _numbered_smiles(text, file_format, filename, smiles_column)
     lines = tuple(smiles for _, smiles in numbered)
     invalid: tuple[InvalidLine, ...] = ()
     if check_smiles:
@@ -134,6 +127,40 @@ def read_corpus(
                 "For ordinary text, upload it as a .txt file."
             )
     return Corpus(name, "smiles", "\n".join(lines), lines, invalid, source)
+
+
+def numbered_smiles(
+    data: bytes,
+    filename: str,
+    *,
+    smiles_column: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    leave_out_broken_records: bool = False,
+) -> list[tuple[int, str]]:
+    """(line number, SMILES) of each molecule of an upload read as molecules, unchecked:
+    a .smi's lines, a CSV's column (line numbers of the file), an SDF's records (record
+    numbers; broken ones an error, or left out when the Corpus page has shown them)."""
+    file_format = _format_of(filename, "smiles")
+    text = decode_bytes(data, max_bytes, gzipped=filename.lower().endswith(".gz"))
+    return _numbered_smiles(text, file_format, filename, smiles_column, leave_out_broken_records)
+
+
+def _numbered_smiles(
+    text: str,
+    file_format: str,
+    filename: str | None,
+    smiles_column: str | None,
+    leave_out_broken_records: bool = False,
+) -> list[tuple[int, str]]:
+    if file_format == "csv":
+        numbered = csv_smiles(text, smiles_column, filename or "the file")
+    elif file_format == "sdf":
+        numbered = _sdf_molecules(text, leave_out_broken_records)
+    else:
+        numbered = _smi_lines(text)
+    if not numbered:
+        raise CorpusError("The file has no molecules. Upload one SMILES per line.")
+    return numbered
 
 
 def stored_filename(filename: str, kind: str) -> str:
@@ -188,13 +215,13 @@ def _smi_lines(text: str) -> list[tuple[int, str]]:
     return numbered
 
 
-def _sdf_molecules(text: str) -> list[tuple[int, str]]:
+def _sdf_molecules(text: str, leave_out_broken: bool = False) -> list[tuple[int, str]]:
     """(record number, SMILES) of each record of an SDF file; a broken record is an error
     here (the Corpus page shows them and leaves them out: uploads.check_sdf_upload)."""
     from charrnn.corpora.sdf import read_sdf  # lazily: it needs RDKit
 
     reading = read_sdf(text)
-    if reading.broken:
+    if reading.broken and not leave_out_broken:
         raise CorpusError(
             f"{reading.broken_text()} Correct or delete those records, or upload the file on "
             "the Corpus page, which shows them and leaves them out."

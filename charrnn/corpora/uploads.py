@@ -7,11 +7,22 @@ import dataclasses
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from charrnn.corpora.decoding import decode_bytes
-from charrnn.corpora.reading import Corpus, CorpusError, InvalidLine, read_corpus, stored_filename
+from charrnn.corpora.reading import (
+    Corpus,
+    CorpusError,
+    InvalidLine,
+    numbered_smiles,
+    read_corpus,
+    stored_filename,
+)
 from charrnn.corpora.sdf import BrokenRecord, read_sdf
 from charrnn.corpora.tables import csv_columns, smiles_column_guess
+
+if TYPE_CHECKING:
+    from charrnn.chem.cleaning import CleaningReport
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,29 @@ def csv_choices(path: str, filename: str) -> dict:
     return {"columns": csv_columns(data, filename), "guess": smiles_column_guess(data, filename)}
 
 
+def clean_upload(
+    path: str, filename: str, smiles_column: str | None, remove_stereo: bool, max_bytes: int
+) -> dict:
+    """An upload of molecules kept in a file, cleaned (charrnn.chem.cleaning): the report
+    and the cleaned .smi text, as JSON (what clean_upload_bounded runs in a child process).
+    An SDF's broken records are left out: the Corpus page has listed them."""
+    from charrnn.chem.cleaning import clean_lines  # lazily: checking text needs no RDKit
+
+    numbered = numbered_smiles(
+        Path(path).read_bytes(),
+        filename,
+        smiles_column=smiles_column,
+        max_bytes=max_bytes,
+        leave_out_broken_records=True,
+    )
+    cleaned = clean_lines(
+        [smiles for _, smiles in numbered],
+        line_numbers=[number for number, _ in numbered],
+        remove_stereo=remove_stereo,
+    )
+    return {"report": cleaned.report.to_json(), "smiles": cleaned.text()}
+
+
 def in_child(target: str, data: bytes, **arguments):
     """An upload's check in a child process with a memory and a time limit (charrnn.bounded),
     so a hostile file costs the web server nothing; what goes wrong there is a CorpusError.
@@ -187,3 +221,26 @@ def csv_choices_bounded(data: bytes, filename: str) -> tuple[list[str], str | No
     """csv_columns and smiles_column_guess of an upload, in a child process."""
     answer = in_child("csv_choices", data, filename=filename)
     return list(answer["columns"]), answer["guess"]
+
+
+def clean_upload_bounded(
+    data: bytes,
+    filename: str,
+    *,
+    smiles_column: str | None,
+    remove_stereo: bool,
+    max_bytes: int,
+) -> tuple[CleaningReport, str]:
+    """clean_upload in a child process with a memory and a time limit: the CleaningReport,
+    and the cleaned corpus's text (one canonical SMILES a line)."""
+    from charrnn.chem.cleaning import CleaningError, CleaningReport  # noqa: F401 (raised)
+
+    answer = in_child(
+        "clean_upload",
+        data,
+        filename=filename,
+        smiles_column=smiles_column,
+        remove_stereo=remove_stereo,
+        max_bytes=max_bytes,
+    )
+    return CleaningReport.from_json(answer["report"]), answer["smiles"]
