@@ -1,6 +1,7 @@
 """Corpus: pick a built-in corpus or upload a file, look inside it, and choose it for training.
 
-Shows a preview, its size and characters, and for molecules the lines RDKit cannot read.
+Shows a preview, its size and characters, and for molecules the lines RDKit cannot read;
+molecules can be cleaned (app/corpus_molecules.py) before they are used.
 """
 
 from __future__ import annotations
@@ -9,10 +10,15 @@ import os
 
 import streamlit as st
 
-from app import ui
+from app import corpus_molecules, ui
 from charrnn.corpora.builtins import builtin_corpora, is_downloaded, load_builtin
 from charrnn.corpora.download import megabytes
-from charrnn.corpora.reading import CSV_EXTENSIONS, SMILES_EXTENSIONS, stored_filename
+from charrnn.corpora.reading import (
+    CSV_EXTENSIONS,
+    SDF_EXTENSIONS,
+    SMILES_EXTENSIONS,
+    stored_filename,
+)
 from charrnn.corpora.uploads import (
     CorpusPreview,
     check_upload_bounded,
@@ -22,7 +28,7 @@ from charrnn.corpora.uploads import (
 from charrnn.errors import UserError
 
 KIND_LABELS = {"text": "text", "smiles": "molecules (SMILES)"}
-UPLOAD_TYPES = ["txt", "text", "md", "smi", "smiles", "csv", "tsv", "gz"]
+UPLOAD_TYPES = ["txt", "text", "md", "smi", "smiles", "csv", "tsv", "sdf", "sd", "gz"]
 SHOWN_CHARACTERS = {" ": "␣", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 space = ui.workspace()
@@ -30,7 +36,7 @@ space = ui.workspace()
 
 def forget_choices() -> None:
     """A new corpus or file starts with the page's questions unanswered."""
-    for key in ("drop_invalid", "upload_kind", "upload_column"):
+    for key in ("drop_invalid", "upload_kind", "upload_column", *corpus_molecules.QUESTIONS):
         st.session_state.pop(key, None)
 
 
@@ -56,8 +62,19 @@ def csv_choices(data: bytes, filename: str) -> tuple[list[str], str | None]:
     return csv_choices_bounded(data, filename)
 
 
-def show_corpus(corpus: CorpusPreview, chosen: dict, save=None, upload_key: str = "") -> None:
-    """Preview, sizes, invalid lines, and the button that makes this the current corpus.
+def kept(chosen: dict, save=None, upload_key: str = "") -> dict:
+    """The corpus record with its reference: an upload is kept in the workspace (``save``)
+    the first time, and its reference remembered under ``upload_key``."""
+    saved = st.session_state.setdefault("saved_uploads", {})
+    reference = chosen.get("reference") or saved.get(upload_key) or save()
+    if upload_key:
+        saved[upload_key] = reference
+    return {**chosen, "reference": reference}
+
+
+def show_corpus(corpus: CorpusPreview, chosen: dict, save=None, upload_key: str = "") -> dict:
+    """Preview, sizes, invalid lines, and the button that makes this the current corpus;
+    returns the corpus record the settings would hold.
 
     ``chosen`` is what the settings will hold (an upload has no reference until it is kept:
     ``save`` keeps it in the workspace and returns one, remembered under ``upload_key``).
@@ -116,23 +133,22 @@ def show_corpus(corpus: CorpusPreview, chosen: dict, save=None, upload_key: str 
             "Go to Train", key="go_train", type="primary", icon=":material/arrow_forward:"
         ):
             st.switch_page("pages/train.py")
-        return
+        return chosen
     if invalid and not drop:
         st.info("Tick the box above to use this corpus.")
     if st.button(
         "Use this corpus", key="use_corpus", type="primary", disabled=bool(invalid) and not drop
     ):
         try:
-            reference = reference or save()
-            space.update_choices(corpus={**chosen, "reference": reference})
+            space.update_choices(corpus=kept(chosen, save, upload_key))
         except UserError as error:
             st.error(ui.plain(f"The file could not be kept: {error}"))
-            return
+            return chosen
         except OSError as error:  # e.g. DiskFullError: its strerror is for people
             st.error(f"The file could not be kept on the server. {error.strerror or error}")
-            return
-        saved[upload_key] = reference
+            return chosen
         st.rerun()
+    return chosen
 
 
 def builtin_part() -> None:
@@ -170,13 +186,22 @@ def builtin_part() -> None:
         "kind": corpus.kind,
         "smiles_column": None,
     }
-    show_corpus(preview_of(corpus), chosen)
+    chosen = show_corpus(preview_of(corpus), chosen)
+    if corpus.kind == "smiles":
+        corpus_molecules.cleaning_part(
+            space,
+            corpus.text.encode("utf-8"),
+            f"{choice}.smi",
+            None,
+            keep_original=lambda: chosen,
+            key=f"builtin:{choice}",
+        )
 
 
 def upload_part() -> None:
     limit = ui.max_upload_bytes()
     uploaded = st.file_uploader(
-        "Upload a text file (.txt), molecules (.smi, one SMILES per line) or a table (.csv)",
+        "Upload a text file (.txt), molecules (.smi, one SMILES per line; .sdf) or a table (.csv)",
         type=UPLOAD_TYPES,
         key="corpus_upload",
         on_change=forget_choices,
@@ -196,9 +221,12 @@ def upload_part() -> None:
         return
     data, filename = uploaded.getvalue(), uploaded.name
     extension = os.path.splitext(filename.lower().removesuffix(".gz"))[1]
-    column = None
+    column, sdf = None, None
     try:
-        if extension in CSV_EXTENSIONS:
+        if extension in SDF_EXTENSIONS:
+            kind = "smiles"
+            sdf = corpus_molecules.read_sdf_upload(data, filename, limit)
+        elif extension in CSV_EXTENSIONS:
             kind = "smiles"
             columns, guess = csv_choices(data, filename)
             column = st.selectbox(
@@ -221,13 +249,29 @@ def upload_part() -> None:
                 horizontal=True,
                 help="Molecules: one SMILES per line. Text: anything else.",
             )
-        corpus = read_upload(data, filename, kind, column, limit)
+        corpus = sdf.preview if sdf else read_upload(data, filename, kind, column, limit)
     except UserError as error:
         st.error(ui.plain(str(error)))  # it may quote the file: as typed
         return
     chosen = {"name": filename, "kind": corpus.kind, "smiles_column": column}
-    keep = lambda: space.save_corpus(data, stored_filename(filename, kind), limit)  # noqa: E731
-    show_corpus(corpus, chosen, save=keep, upload_key=f"{uploaded.file_id}:{kind}")
+    if sdf:  # kept as the SMILES read from it
+        corpus_molecules.show_broken_records(sdf)
+        smiles = sdf.smiles.encode("utf-8")
+        keep = lambda: space.save_corpus(smiles, sdf.smiles_filename, limit)  # noqa: E731
+    else:
+        keep = lambda: space.save_corpus(data, stored_filename(filename, kind), limit)  # noqa: E731
+    upload_key = f"{uploaded.file_id}:{kind}"
+    chosen = show_corpus(corpus, chosen, save=keep, upload_key=upload_key)
+    if corpus.kind == "smiles":
+        corpus_molecules.cleaning_part(
+            space,
+            data,
+            filename,
+            column,
+            keep_original=lambda: kept(chosen, keep, upload_key),
+            key=upload_key,
+            numbered_by="record" if sdf else "line",
+        )
 
 
 st.title("Corpus")
@@ -239,6 +283,7 @@ now = ui.current_corpus(space)
 if now:
     st.caption("Your corpus now:")
     st.text(now["name"])
+    corpus_molecules.how_it_was_cleaned(space, now)
 source = st.radio(
     "Where is your corpus?",
     ["Built-in", "Upload"],

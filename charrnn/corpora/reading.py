@@ -1,4 +1,4 @@
-"""Corpora: read and check a user's text, SMILES or CSV file, or download one.
+"""Corpora: read and check a user's text, SMILES, CSV or SDF file, or download one.
 
 Every file from a user is untrusted: its size, content and encoding are checked first
 (decoding.py); a CSV's SMILES column is found in tables.py.
@@ -21,6 +21,7 @@ KINDS: tuple[CorpusKind, ...] = get_args(CorpusKind)
 TEXT_EXTENSIONS = (".txt", ".text", ".md")
 SMILES_EXTENSIONS = (".smi", ".smiles")
 CSV_EXTENSIONS = (".csv", ".tsv")
+SDF_EXTENSIONS = (".sdf", ".sd")
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,11 @@ def read_corpus(
 
     The format comes from filename's extension (for a path, by default its own name):
     .txt/.text/.md text, .smi/.smiles one SMILES per line, .csv/.tsv a table with a
-    SMILES column; each may be .gz compressed. kind ("text" or "smiles") overrides the
-    extension; bytes with neither are text. smiles_column picks the CSV column, else it
-    is found by its name. With check_smiles, invalid SMILES are listed in invalid_lines
-    and stay in lines until the caller asks for without_invalid().
+    SMILES column, .sdf/.sd molecules read by RDKit; each may be .gz compressed. kind
+    ("text" or "smiles") overrides the extension; bytes with neither are text.
+    smiles_column picks the CSV column, else it is found by its name. With check_smiles,
+    invalid SMILES are listed in invalid_lines and stay in lines until the caller asks for
+    without_invalid().
     """
     if kind is not None and kind not in KINDS:
         raise CorpusError(f"The corpus kind is 'text' or 'smiles', not {kind!r}.")
@@ -110,12 +112,7 @@ def read_corpus(
     source = f"file:{filename}" if filename else ""
     if file_format == "text":
         return Corpus(name, "text", text, source=source)
-    if file_format == "csv":
-        numbered = csv_smiles(text, smiles_column, filename or "the file")
-    else:
-        numbered = _smi_lines(text)
-    if not numbered:
-        raise CorpusError("The file has no molecules. Upload one SMILES per line.")
+    numbered = _numbered_smiles(text, file_format, filename, smiles_column)
     lines = tuple(smiles for _, smiles in numbered)
     invalid: tuple[InvalidLine, ...] = ()
     if check_smiles:
@@ -130,6 +127,40 @@ def read_corpus(
                 "For ordinary text, upload it as a .txt file."
             )
     return Corpus(name, "smiles", "\n".join(lines), lines, invalid, source)
+
+
+def numbered_smiles(
+    data: bytes,
+    filename: str,
+    *,
+    smiles_column: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    leave_out_broken_records: bool = False,
+) -> list[tuple[int, str]]:
+    """(line number, SMILES) of each molecule of an upload read as molecules, unchecked:
+    a .smi's lines, a CSV's column (line numbers of the file), an SDF's records (record
+    numbers; broken ones an error, or left out when the Corpus page has shown them)."""
+    file_format = _format_of(filename, "smiles")
+    text = decode_bytes(data, max_bytes, gzipped=filename.lower().endswith(".gz"))
+    return _numbered_smiles(text, file_format, filename, smiles_column, leave_out_broken_records)
+
+
+def _numbered_smiles(
+    text: str,
+    file_format: str,
+    filename: str | None,
+    smiles_column: str | None,
+    leave_out_broken_records: bool = False,
+) -> list[tuple[int, str]]:
+    if file_format == "csv":
+        numbered = csv_smiles(text, smiles_column, filename or "the file")
+    elif file_format == "sdf":
+        numbered = _sdf_molecules(text, leave_out_broken_records)
+    else:
+        numbered = _smi_lines(text)
+    if not numbered:
+        raise CorpusError("The file has no molecules. Upload one SMILES per line.")
+    return numbered
 
 
 def stored_filename(filename: str, kind: str) -> str:
@@ -159,11 +190,13 @@ def _format_of(filename: str | None, kind: str | None) -> str:
         return "text"
     if extension in CSV_EXTENSIONS:
         return "csv"
+    if extension in SDF_EXTENSIONS:
+        return "sdf"
     if kind == "smiles" or extension in SMILES_EXTENSIONS:
         return "smiles"
     if extension in TEXT_EXTENSIONS or filename is None:
         return "text"
-    supported = ", ".join(TEXT_EXTENSIONS + SMILES_EXTENSIONS + CSV_EXTENSIONS)
+    supported = ", ".join(TEXT_EXTENSIONS + SMILES_EXTENSIONS + CSV_EXTENSIONS + SDF_EXTENSIONS)
     raise CorpusError(
         f"Files like {filename!r} are not supported. Upload one of: {supported} "
         "(each may also be .gz compressed)."
@@ -180,6 +213,20 @@ def _smi_lines(text: str) -> list[tuple[int, str]]:
         if words and (numbered or "smiles" not in line.lower()):
             numbered.append((number, words[0]))
     return numbered
+
+
+def _sdf_molecules(text: str, leave_out_broken: bool = False) -> list[tuple[int, str]]:
+    """(record number, SMILES) of each record of an SDF file; a broken record is an error
+    here (the Corpus page shows them and leaves them out: uploads.check_sdf_upload)."""
+    from charrnn.corpora.sdf import read_sdf  # lazily: it needs RDKit
+
+    reading = read_sdf(text)
+    if reading.broken and not leave_out_broken:
+        raise CorpusError(
+            f"{reading.broken_text()} Correct or delete those records, or upload the file on "
+            "the Corpus page, which shows them and leaves them out."
+        )
+    return list(reading.molecules)
 
 
 def download_corpus(

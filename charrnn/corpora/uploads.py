@@ -7,9 +7,22 @@ import dataclasses
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from charrnn.corpora.reading import Corpus, CorpusError, InvalidLine, read_corpus
+from charrnn.corpora.decoding import decode_bytes
+from charrnn.corpora.reading import (
+    Corpus,
+    CorpusError,
+    InvalidLine,
+    numbered_smiles,
+    read_corpus,
+    stored_filename,
+)
+from charrnn.corpora.sdf import BrokenRecord, read_sdf
 from charrnn.corpora.tables import csv_columns, smiles_column_guess
+
+if TYPE_CHECKING:
+    from charrnn.chem.cleaning import CleaningReport
 
 
 @dataclass(frozen=True)
@@ -82,15 +95,76 @@ def check_upload(
     return preview_of(corpus).to_json()
 
 
+@dataclass(frozen=True)
+class SdfUpload:
+    """An SDF upload read: its molecules as a SMILES corpus (previewed, and the text to keep
+    as a .smi file) and the records RDKit could not read, by number."""
+
+    preview: CorpusPreview
+    record_count: int
+    broken: tuple[BrokenRecord, ...]
+    smiles: str
+    smiles_filename: str
+
+
+def check_sdf_upload(path: str, filename: str, max_bytes: int) -> dict:
+    """An SDF upload kept in a file, read by RDKit record by record: its SdfUpload as JSON
+    (what check_sdf_upload_bounded runs in a child process)."""
+    gzipped = filename.lower().endswith(".gz")
+    reading = read_sdf(decode_bytes(Path(path).read_bytes(), max_bytes, gzipped=gzipped))
+    smiles = "".join(f"{line}\n" for _, line in reading.molecules)
+    name = stored_filename(filename[:-3] if gzipped else filename, "smiles")
+    corpus = read_corpus(smiles.encode("utf-8"), name, max_bytes=max_bytes, name=filename)
+    records = [number for number, _ in reading.molecules]  # line n holds record records[n-1]
+    invalid = tuple(
+        dataclasses.replace(line, line_number=records[line.line_number - 1])
+        for line in corpus.invalid_lines
+    )
+    preview = preview_of(dataclasses.replace(corpus, invalid_lines=invalid))
+    return {
+        "preview": preview.to_json(),
+        "record_count": reading.record_count,
+        "broken": [dataclasses.asdict(record) for record in reading.broken],
+        "smiles": smiles,
+        "smiles_filename": name,
+    }
+
+
 def csv_choices(path: str, filename: str) -> dict:
     """The columns of a CSV upload kept in a file, and the one taken as SMILES."""
     data = Path(path).read_bytes()
     return {"columns": csv_columns(data, filename), "guess": smiles_column_guess(data, filename)}
 
 
+def clean_upload(
+    path: str, filename: str, smiles_column: str | None, remove_stereo: bool, max_bytes: int
+) -> dict:
+    """An upload of molecules kept in a file, cleaned (charrnn.chem.cleaning): the report
+    and the cleaned .smi text, as JSON (what clean_upload_bounded runs in a child process).
+    An SDF's broken records are left out: the Corpus page has listed them."""
+    from charrnn.chem.cleaning import clean_lines  # lazily: checking text needs no RDKit
+
+    numbered = numbered_smiles(
+        Path(path).read_bytes(),
+        filename,
+        smiles_column=smiles_column,
+        max_bytes=max_bytes,
+        leave_out_broken_records=True,
+    )
+    cleaned = clean_lines(
+        [smiles for _, smiles in numbered],
+        line_numbers=[number for number, _ in numbered],
+        remove_stereo=remove_stereo,
+    )
+    return {"report": cleaned.report.to_json(), "smiles": cleaned.text()}
+
+
 def in_child(target: str, data: bytes, **arguments):
     """An upload's check in a child process with a memory and a time limit (charrnn.bounded),
-    so a hostile file costs the web server nothing; what goes wrong there is a CorpusError."""
+    so a hostile file costs the web server nothing; what goes wrong there is a CorpusError.
+
+    target is a function of this module, or "module:function" for one elsewhere; it is
+    called with path= the upload kept in a file, and the arguments."""
     from charrnn import bounded
 
     with tempfile.TemporaryDirectory(prefix="charrnn-upload-") as folder:
@@ -98,7 +172,8 @@ def in_child(target: str, data: bytes, **arguments):
         path.write_bytes(data)
         try:
             return bounded.call(
-                f"charrnn.corpora.uploads:{target}", {"path": str(path), **arguments}
+                target if ":" in target else f"charrnn.corpora.uploads:{target}",
+                {"path": str(path), **arguments},
             )
         except bounded.ChildFailed as failure:
             raise CorpusError(_CHILD_FAILED.get(failure.reason, _CHILD_FAILED["crash"])) from None
@@ -129,7 +204,43 @@ def check_upload_bounded(
     return CorpusPreview.from_json(answer)
 
 
+def check_sdf_upload_bounded(data: bytes, filename: str, *, max_bytes: int) -> SdfUpload:
+    """check_sdf_upload in a child process: the molecules of an SDF upload, and its broken
+    records by number."""
+    answer = in_child("check_sdf_upload", data, filename=filename, max_bytes=max_bytes)
+    return SdfUpload(
+        preview=CorpusPreview.from_json(answer["preview"]),
+        record_count=answer["record_count"],
+        broken=tuple(BrokenRecord(**record) for record in answer["broken"]),
+        smiles=answer["smiles"],
+        smiles_filename=answer["smiles_filename"],
+    )
+
+
 def csv_choices_bounded(data: bytes, filename: str) -> tuple[list[str], str | None]:
     """csv_columns and smiles_column_guess of an upload, in a child process."""
     answer = in_child("csv_choices", data, filename=filename)
     return list(answer["columns"]), answer["guess"]
+
+
+def clean_upload_bounded(
+    data: bytes,
+    filename: str,
+    *,
+    smiles_column: str | None,
+    remove_stereo: bool,
+    max_bytes: int,
+) -> tuple[CleaningReport, str]:
+    """clean_upload in a child process with a memory and a time limit: the CleaningReport,
+    and the cleaned corpus's text (one canonical SMILES a line)."""
+    from charrnn.chem.cleaning import CleaningError, CleaningReport  # noqa: F401 (raised)
+
+    answer = in_child(
+        "clean_upload",
+        data,
+        filename=filename,
+        smiles_column=smiles_column,
+        remove_stereo=remove_stereo,
+        max_bytes=max_bytes,
+    )
+    return CleaningReport.from_json(answer["report"]), answer["smiles"]
