@@ -22,6 +22,7 @@ from charrnn.runs.jobs import Job, JobRunner
 from charrnn.runs.status import JobTask, update_job_status
 from charrnn.runs.worker_process import WorkerProcess
 
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding charrnn/
 NAMESPACE = "charrnn"
 COORDINATOR = "charrnn-coordinator"
 CALL_SECONDS = 30.0  # a coordinator that does not answer in this long is an error
@@ -209,6 +210,9 @@ class RayJobRunner:
                 namespace=NAMESPACE,
                 log_to_driver=False,
                 configure_logging=False,
+                # The coordinator and the jobs import charrnn from this checkout: on every
+                # node it must be at the same path (the shared folder; README).
+                runtime_env={"env_vars": {"PYTHONPATH": str(PACKAGE_ROOT)}},
             )
         actor = ray.remote(Coordinator).options(
             name=COORDINATOR,

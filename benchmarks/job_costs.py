@@ -1,0 +1,126 @@
+"""What each user action costs the machine that runs it: CPU seconds and peak memory of the
+real worker process (charrnn.runs.worker_process, 1 torch thread), per preset and action,
+measured; the README's capacity plan for a course is computed from these figures.
+
+Each training action runs twice, for --short and --long steps, so the cost splits into the
+worker's start (Python, torch, the corpus) and a cost per step; a default run's cost is then
+start + steps x per step (the preset's default steps). A chemistry check and a steering run
+(time-bound: --steer-minutes) are measured once.
+Usage: python benchmarks/job_costs.py [--short 20] [--long 120] [--steer-minutes 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from common import machine, save
+
+from charrnn.chem.scoring import Component, ScoreSpec
+from charrnn.runs.plan import DEFAULT_STEPS, FINETUNE_STEPS, new_run_config
+from charrnn.runs.steer_config import SteerConfig
+from charrnn.runs.steer_run import new_steering_run
+from charrnn.runs.worker_process import WorkerProcess
+from charrnn.runs.workspace import Workspace, new_workspace
+
+# action -> (built-in corpus, kind, preset, start from, default steps)
+ACTIONS = {
+    "Learn a pattern (tiny)": ("toy-pattern", "text", "tiny", None, DEFAULT_STEPS["tiny"]),
+    "Write like Python's docs (small)": (
+        "python-docs", "text", "small", None, DEFAULT_STEPS["small"],
+    ),
+    "Medium model on Shakespeare": (
+        "tiny-shakespeare", "text", "medium", None, DEFAULT_STEPS["medium"],
+    ),
+    "Generate molecules (fine-tune the prior)": (
+        "nci-5k", "smiles", "tiny", "prior:moses", FINETUNE_STEPS,
+    ),
+}  # fmt: skip
+
+
+def measured(folder: Path, task: str = "train") -> dict:
+    """Run one job in a real worker process; its CPU seconds, peak RSS and wall seconds."""
+    started = time.perf_counter()
+    worker = WorkerProcess(folder, 1, task)
+    _, status, usage = os.wait4(worker.pid, 0)
+    worker.popen.returncode = os.waitstatus_to_exitcode(status)
+    if worker.popen.returncode != 0:
+        raise RuntimeError(f"the {task} job in {folder} failed ({worker.popen.returncode})")
+    return {
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "peak_mb": round(usage.ru_maxrss / 1024, 1),  # kilobytes on Linux
+        "wall_seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def train_cost(space: Workspace, action: str, steps: int, chem: bool) -> dict:
+    corpus_id, kind, preset, start, _ = ACTIONS[action]
+    corpus = {"reference": f"builtin:{corpus_id}", "kind": kind, "drop_invalid": True}
+    train = {"steps": steps, "checkpoint_every": steps}
+    if kind == "smiles" and not chem:
+        train["chem_every"] = 0
+    config = new_run_config(space, corpus, preset, train=train, init_from=start)
+    run_id = space.create_run(f"{action} {steps}", config)
+    return measured(space.run_dir(run_id))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--short", type=int, default=20, help="steps of the first run")
+    parser.add_argument("--long", type=int, default=120, help="steps of the second run")
+    parser.add_argument("--steer-minutes", type=float, default=1.0)
+    parser.add_argument("--actions", nargs="+", default=list(ACTIONS), choices=list(ACTIONS))
+    args = parser.parse_args()
+    where = machine()
+    print(f"job_costs: 1 torch thread per job, load {where['load_average']}")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="charrnn-costs-") as home:
+        space = Workspace(new_workspace(Path(home)), Path(home))
+        for action in args.actions:
+            short = train_cost(space, action, args.short, chem=False)
+            long = train_cost(space, action, args.long, chem=False)
+            per_step = (long["cpu_seconds"] - short["cpu_seconds"]) / (args.long - args.short)
+            start = max(0.0, short["cpu_seconds"] - args.short * per_step)
+            default_steps = ACTIONS[action][4]
+            rows.append(
+                {
+                    "action": action,
+                    "start_cpu_seconds": round(start, 2),
+                    "cpu_seconds_per_step": round(per_step, 4),
+                    "default_steps": default_steps,
+                    "default_cpu_seconds": round(start + default_steps * per_step, 1),
+                    "peak_mb": max(short["peak_mb"], long["peak_mb"]),
+                }
+            )
+            print(rows[-1], flush=True)
+        corpus = {"reference": "builtin:nci-5k", "kind": "smiles", "drop_invalid": True}
+        config = new_run_config(space, corpus, "tiny", train={"steps": 1}, init_from="prior:moses")
+        checked = space.run_dir(space.create_run("for a check", config))
+        measured(checked)
+        check = measured(checked, "assess")
+        rows.append({"action": "Chemistry check (defaults)", "default_cpu_seconds": check[
+            "cpu_seconds"], "peak_mb": check["peak_mb"]})  # fmt: skip
+        print(rows[-1], flush=True)
+        score = ScoreSpec((Component("qed"), Component("sa")))
+        settings = SteerConfig(minutes=args.steer_minutes, threads=1)
+        steered = new_steering_run(space, "prior:moses", score, settings, "steered")
+        steer = measured(space.run_dir(steered))
+        rows.append({"action": f"Steer the prior ({args.steer_minutes:g} min)",
+                     "default_cpu_seconds": steer["cpu_seconds"], "peak_mb": steer["peak_mb"]})  # fmt: skip
+        print(rows[-1], flush=True)
+    print("\n| action | start CPU s | CPU s per step | default steps | CPU s per job | peak MB |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for row in rows:
+        print(
+            f"| {row['action']} | {row.get('start_cpu_seconds', '')} | "
+            f"{row.get('cpu_seconds_per_step', '')} | {row.get('default_steps', '')} | "
+            f"{row['default_cpu_seconds']} | {row['peak_mb']:.0f} |"
+        )
+    print(f"saved {save('job-costs', {'machine': where, 'arguments': vars(args), 'rows': rows})}")
+
+
+if __name__ == "__main__":
+    main()
