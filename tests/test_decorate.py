@@ -160,3 +160,13 @@ def test_sample_each_writes_one_sample_after_each_prompt(prior):
     alone = sample_each(model, vocabulary, ["CC(=O)N"], config)
     assert alone[0].text == one[0].text
     assert sample_each(model, vocabulary, [], config) == []
+
+
+def test_a_group_is_written_before_the_end_may_come(trained_line_model):
+    model, data = trained_line_model  # it learned that CCO is a whole molecule
+    config = SampleConfig(prompt="CCO", num_samples=50, max_length=30, seed=2)
+    assert any(item.text == "CCO" for item in sample(model, data.vocabulary, config))
+    config = SampleConfig(prompt="CCO", num_samples=50, max_length=30, seed=2, min_length=1)
+    assert all(len(item.text) > 3 for item in sample(model, data.vocabulary, config))
+    with pytest.raises(ValueError):
+        SampleConfig(min_length=-1)

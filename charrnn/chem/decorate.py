@@ -354,7 +354,8 @@ def decorate(
                 one.reason = where + "this model cannot write the molecule so far"
         seed = None if config.seed is None else config.seed + step
         prompts = [chosen[tuple(one.fills)][0] for one in writing]
-        samples = sample_each(model, vocabulary, prompts, replace(config, seed=seed))
+        group = replace(config, seed=seed, min_length=1)  # a group, not the end at once
+        samples = sample_each(model, vocabulary, prompts, group)
         for one, prompt, written in zip(writing, prompts, samples, strict=True):
             attached = chosen[tuple(one.fills)][1]
             one.text = written.text

@@ -27,6 +27,7 @@ class SampleConfig:
     num_samples: int = 1
     seed: int | None = None
     precision: str = "auto"  # "float32", "bfloat16", or "auto": bfloat16 where the hardware has it
+    min_length: int = 0  # tokens written before the end token may come (a decoration's group)
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -35,6 +36,8 @@ class SampleConfig:
             raise SettingsError("top-k must be 0 or more and top-p in (0, 1]")
         if self.max_length < 1 or self.num_samples < 1:
             raise SettingsError("length and number of samples must be at least 1")
+        if self.min_length < 0:
+            raise SettingsError("the shortest length cannot be negative")
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -184,6 +187,8 @@ def _write(
         logits, state = _read_prompts(model, vocabulary, prompts, device)
     ban = torch.zeros(vocabulary.size, device=device)
     ban[banned_tokens(vocabulary)] = float("-inf")
+    too_short = ban.clone()
+    too_short[EOS_ID] = float("-inf")  # before min_length tokens, the end cannot come
 
     generated = torch.full((count, config.max_length), PAD_ID, dtype=torch.long, device=device)
     likelihood = torch.zeros(count, device=device)
@@ -191,7 +196,7 @@ def _write(
     finished = torch.zeros(count, dtype=torch.bool, device=device)
     active = torch.arange(count, device=device)  # rows still writing; finished rows leave
     for position in range(config.max_length):
-        logits = logits.float() + ban
+        logits = logits.float() + (too_short if position < config.min_length else ban)
         log_probabilities = logits.log_softmax(-1)
         if config.temperature == 0:
             tokens = logits.argmax(-1)
