@@ -26,11 +26,11 @@ TASKS = ("write", "decorate")
 DEFAULT_TRIES = 200
 SHOWN = 24  # valid decorations drawn
 WHICH_MODELS = (
-    "Models trained with SMILES augmentation (Train: *SMILES augmentation*) decorate best: "
-    "the scaffold is written so that it ends at the attachment point, and a model that "
-    "learned only one (canonical) spelling of each molecule, like the shipped prior, has "
-    "rarely seen such spellings and more often misreads them, for example closing a ring "
-    "again. Fine-tune a prior on your molecules with augmentation for the best decorations."
+    "Models trained with SMILES augmentation (Train: *SMILES augmentation*) read scaffolds "
+    "best: the scaffold is written so that it ends at the attachment point, a spelling that "
+    "a model which learned one (canonical) spelling of each molecule, like the shipped "
+    "prior, has rarely seen, so it misreads some scaffolds (an indole with two points: 27% "
+    "valid as shipped, 55% after five minutes of fine-tuning with augmentation)."
 )
 HOW = (
     "Each * is filled in turn: the app writes the molecule so far so that it ends at that "
