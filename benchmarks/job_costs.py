@@ -32,8 +32,8 @@ ACTIONS = {
     "Write like Python's docs (small)": (
         "python-docs", "text", "small", None, DEFAULT_STEPS["small"],
     ),
-    "Medium model on Shakespeare": (
-        "tiny-shakespeare", "text", "medium", None, DEFAULT_STEPS["medium"],
+    "Medium model on Python's docs": (
+        "python-docs", "text", "medium", None, DEFAULT_STEPS["medium"],
     ),
     "Generate molecules (fine-tune the prior)": (
         "nci-5k", "smiles", "tiny", "prior:moses", FINETUNE_STEPS,

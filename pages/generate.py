@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import model_choice, molecule_downloads, sampling_mode, sketcher, ui, why_panel
+from app import (
+    decorate_view,
+    model_choice,
+    molecule_downloads,
+    sampling_mode,
+    sketcher,
+    ui,
+    why_panel,
+)
 from charrnn.chem.drawing import grid_svg
 from charrnn.core.sample import sample
 from charrnn.core.sampling_budget import bounded_config
@@ -209,6 +217,9 @@ if choice.status not in (None, RunStatus.FINISHED, RunStatus.STOPPED):
     st.caption(f"This run is {choice.status}: you are using the model it saved at step {step}.")
 
 smiles = vocabulary.line_based
+if smiles and decorate_view.chosen():  # a scaffold with attachment points instead
+    decorate_view.show(space, choice.id, model, vocabulary)
+    st.stop()
 unit = "symbol" if smiles else "character"
 settings, why = st.columns([1, 1], gap="large")
 with settings:

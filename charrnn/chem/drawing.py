@@ -21,6 +21,7 @@ FONT = "font-family='DejaVu Sans, Helvetica, Arial, sans-serif'"
 MONOSPACE = "font-family='DejaVu Sans Mono, Menlo, Consolas, monospace'"
 LEGEND_HEIGHT = 20  # pixels under a drawing for its legend
 INVALID_FILL, INVALID_STROKE, INVALID_INK = "#fbf1f0", "#c98b86", "#9b4640"
+HIGHLIGHT = (0.55, 0.8, 1.0)  # light blue behind highlighted atoms and bonds (RDKit's RGB)
 
 
 # ---------------------------------------------------------------- safe text
@@ -75,22 +76,44 @@ def _document(width: int, height: int, body: str, title: str = "") -> str:
 # ---------------------------------------------------------------- one molecule
 
 
-def _rdkit_drawing(mol: Chem.Mol, width: int, height: int) -> str:
-    """RDKit's SVG of the molecule, without its XML declaration (so it can nest)."""
+def _rdkit_drawing(mol: Chem.Mol, width: int, height: int, highlight: Sequence[int] = ()) -> str:
+    """RDKit's SVG of the molecule, without its XML declaration (so it can nest); the
+    ``highlight`` atoms (indices that exist) and the bonds between them are shaded."""
     drawer = rdMolDraw2D.MolDraw2DSVG(width, height)
     drawer.drawOptions().padding = 0.08
-    rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol)
+    atoms = sorted({int(i) for i in highlight if 0 <= int(i) < mol.GetNumAtoms()})
+    if not atoms:
+        rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol)
+    else:
+        chosen = set(atoms)
+        bonds = [
+            bond.GetIdx()
+            for bond in mol.GetBonds()
+            if bond.GetBeginAtomIdx() in chosen and bond.GetEndAtomIdx() in chosen
+        ]
+        colour = {index: HIGHLIGHT for index in atoms}
+        rdMolDraw2D.PrepareAndDrawMolecule(
+            drawer,
+            mol,
+            highlightAtoms=atoms,
+            highlightBonds=bonds,
+            highlightAtomColors=colour,
+            highlightBondColors={index: HIGHLIGHT for index in bonds},
+        )
     drawer.FinishDrawing()
     svg = drawer.GetDrawingText()
     return svg[svg.index("<svg") :].strip()
 
 
-def _valid_cell(mol: Chem.Mol, width: int, height: int, legend: str) -> str:
+def _valid_cell(
+    mol: Chem.Mol, width: int, height: int, legend: str, highlight: Sequence[int] = ()
+) -> str:
     drawing_height = height - (LEGEND_HEIGHT if legend else 0)
+    drawing = _rdkit_drawing(mol, width, max(drawing_height, 20), highlight)
     return _document(
         width,
         height,
-        _rdkit_drawing(mol, width, max(drawing_height, 20)) + _legend(legend, width, height),
+        drawing + _legend(legend, width, height),
         title=f"{Chem.MolToSmiles(mol)} {legend}".strip(),
     )
 
@@ -124,10 +147,10 @@ def _placeholder(smiles: str, reason: str, width: int, height: int, legend: str)
     )
 
 
-def _cell(smiles: str, width: int, height: int, legend: str) -> str:
+def _cell(smiles: str, width: int, height: int, legend: str, highlight: Sequence[int] = ()) -> str:
     mol = parse_smiles(smiles)
     if mol is not None:
-        return _valid_cell(mol, width, height, legend)
+        return _valid_cell(mol, width, height, legend, highlight)
     reason = smiles_problem(smiles) or "RDKit cannot read it"
     return _placeholder(smiles, reason, width, height, legend)
 
@@ -151,14 +174,18 @@ def grid_svg(
     columns: int = 4,
     cell: tuple[int, int] = (220, 180),
     max_molecules: int = 48,
+    highlights: Sequence[Sequence[int]] | None = None,
 ) -> str:
     """One SVG with a cell per SMILES (the first ``max_molecules``), row by row.
 
     Invalid ones are shown as placeholders with their reason; ``legends`` (e.g. each
-    sample's log-likelihood) go under the cells. No SMILES gives a small "no molecules".
+    sample's log-likelihood) go under the cells, and ``highlights`` (atom indices in RDKit's
+    reading of each SMILES, e.g. a scaffold) are shaded. No SMILES gives "no molecules".
     """
     if legends is not None and len(legends) != len(smiles_list):
         raise ValueError("give one legend per SMILES")
+    if highlights is not None and len(highlights) != len(smiles_list):
+        raise ValueError("give one list of atoms to highlight per SMILES")
     if columns < 1 or max_molecules < 1:
         raise ValueError("columns and max_molecules must be at least 1")
     width, height = cell
@@ -174,7 +201,8 @@ def grid_svg(
     cells = []
     for index, smiles in enumerate(shown):
         row, column = divmod(index, columns)
-        svg = _cell(smiles, width, height, str(legends[index]) if legends else "")
+        legend = str(legends[index]) if legends else ""
+        svg = _cell(smiles, width, height, legend, highlights[index] if highlights else ())
         position = f"<svg x='{column * width}' y='{row * height}' "
         cells.append(svg.replace("<svg ", position, 1))
     if more:

@@ -59,7 +59,7 @@ def _check_size(molecules: Sequence[Molecule]) -> None:
         )
 
 
-def _values(mol: Chem.Mol) -> dict[str, float | int]:
+def property_values(mol: Chem.Mol) -> dict[str, float | int]:
     """The properties by field name, rounded; ones RDKit could not work out are left out."""
     values: dict[str, float | int] = {}
     for key, value in molecule_properties(mol).items():
@@ -82,7 +82,7 @@ def export_csv(molecules: Sequence[Molecule]) -> str:
     for smiles, log_likelihood in molecules:
         mol = parse_smiles(smiles)
         reason = "" if mol is not None else smiles_problem(smiles) or ""
-        values = _values(mol) if mol is not None else {}
+        values = property_values(mol) if mol is not None else {}
         writer.writerow(
             [
                 spreadsheet_safe(smiles),
@@ -113,7 +113,7 @@ def export_sdf(molecules: Sequence[Molecule]) -> SdfExport:
             mol.SetProp("SMILES", Chem.MolToSmiles(mol))
             if log_likelihood is not None:
                 mol.SetProp("log_likelihood", str(_log_likelihood(log_likelihood)))
-            for name, value in _values(mol).items():
+            for name, value in property_values(mol).items():
                 mol.SetProp(name, str(value))
             writer.write(mol)
             written += 1

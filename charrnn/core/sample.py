@@ -7,6 +7,7 @@ In the web process, requests are first fitted to a work budget (sampling_budget.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -26,6 +27,7 @@ class SampleConfig:
     num_samples: int = 1
     seed: int | None = None
     precision: str = "auto"  # "float32", "bfloat16", or "auto": bfloat16 where the hardware has it
+    min_length: int = 0  # tokens written before the end token may come (a decoration's group)
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -34,6 +36,8 @@ class SampleConfig:
             raise SettingsError("top-k must be 0 or more and top-p in (0, 1]")
         if self.max_length < 1 or self.num_samples < 1:
             raise SettingsError("length and number of samples must be at least 1")
+        if self.min_length < 0:
+            raise SettingsError("the shortest length cannot be negative")
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -119,12 +123,58 @@ def lean(function):
     return without_onednn
 
 
+def _concatenated(states: list[State]) -> State:
+    if isinstance(states[0], tuple):
+        parts = zip(*states, strict=True)
+        return tuple(torch.cat(layer, dim=1) for layer in parts)  # type: ignore[return-value]
+    return torch.cat(states, dim=1)
+
+
+def _read_prompts(
+    model: CharRNN, vocabulary: Vocabulary, prompts: Sequence[str], device: torch.device
+) -> tuple[torch.Tensor, State]:
+    """The next-token logits and the state after each prompt, one row per prompt: each
+    different prompt is read once, prompts of the same length in one batch."""
+    distinct = list(dict.fromkeys(prompts))
+    encoded = [prompt_ids(vocabulary, prompt) for prompt in distinct]
+    by_length: dict[int, list[int]] = {}
+    for index, ids in enumerate(encoded):
+        by_length.setdefault(len(ids), []).append(index)
+    read_order: list[int] = []
+    logits_parts, states = [], []
+    for indices in by_length.values():
+        batch = torch.tensor([encoded[index] for index in indices], device=device)
+        logits, state = model(batch)
+        logits_parts.append(logits[:, -1])
+        states.append(state)
+        read_order += indices
+    position = {distinct[index]: row for row, index in enumerate(read_order)}
+    rows = torch.tensor([position[prompt] for prompt in prompts], device=device)
+    return torch.cat(logits_parts)[rows], _select(_concatenated(states), rows)
+
+
 @lean
 @torch.inference_mode()
 def sample(
     model: CharRNN, vocabulary: Vocabulary, config: SampleConfig = SampleConfig()
 ) -> list[Sample]:
     """Draw ``config.num_samples`` samples in one batch; finished ones leave the batch."""
+    return _write(model, vocabulary, config, [config.prompt] * config.num_samples)
+
+
+@lean
+@torch.inference_mode()
+def sample_each(
+    model: CharRNN, vocabulary: Vocabulary, prompts: Sequence[str], config: SampleConfig
+) -> list[Sample]:
+    """One sample after each of ``prompts``, in one batch (``config``'s prompt and number of
+    samples are not used): how a scaffold is decorated, one molecule per try."""
+    return _write(model, vocabulary, config, list(prompts)) if prompts else []
+
+
+def _write(
+    model: CharRNN, vocabulary: Vocabulary, config: SampleConfig, prompts: list[str]
+) -> list[Sample]:
     model.eval()
     device = next(model.parameters()).device
     generator = torch.Generator(device=device)
@@ -132,14 +182,13 @@ def sample(
     autocast = torch.autocast(
         device.type, dtype=torch.bfloat16, enabled=use_bfloat16(config.precision, device)
     )
-    start = prompt_ids(vocabulary, config.prompt)
-    count = config.num_samples
+    count = len(prompts)
     with autocast:
-        logits, state = model(torch.tensor([start], device=device))
-    logits = logits[:, -1].expand(count, -1)
-    state = _select(state, torch.zeros(count, dtype=torch.long, device=device))
+        logits, state = _read_prompts(model, vocabulary, prompts, device)
     ban = torch.zeros(vocabulary.size, device=device)
     ban[banned_tokens(vocabulary)] = float("-inf")
+    too_short = ban.clone()
+    too_short[EOS_ID] = float("-inf")  # before min_length tokens, the end cannot come
 
     generated = torch.full((count, config.max_length), PAD_ID, dtype=torch.long, device=device)
     likelihood = torch.zeros(count, device=device)
@@ -147,7 +196,7 @@ def sample(
     finished = torch.zeros(count, dtype=torch.bool, device=device)
     active = torch.arange(count, device=device)  # rows still writing; finished rows leave
     for position in range(config.max_length):
-        logits = logits.float() + ban
+        logits = logits.float() + (too_short if position < config.min_length else ban)
         log_probabilities = logits.log_softmax(-1)
         if config.temperature == 0:
             tokens = logits.argmax(-1)
@@ -172,12 +221,12 @@ def sample(
             logits = step_logits[:, -1]
     return [
         Sample(
-            text=config.prompt + vocabulary.decode(row[: int(n)].tolist()),
+            text=prompt + vocabulary.decode(row[: int(n)].tolist()),
             log_likelihood=float(ll),
             tokens=int(n),
             finished=bool(done),
         )
-        for row, n, ll, done in zip(
-            generated.cpu(), lengths.cpu(), likelihood.cpu(), finished.cpu(), strict=True
+        for prompt, row, n, ll, done in zip(
+            prompts, generated.cpu(), lengths.cpu(), likelihood.cpu(), finished.cpu(), strict=True
         )
     ]
