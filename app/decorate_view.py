@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import ui
+from app import sketcher, ui
 from charrnn.chem.decorate import MAX_SCAFFOLD_LENGTH, MAX_TRIES, Decorations, decorate
 from charrnn.chem.drawing import grid_svg, molecule_svg
 from charrnn.chem.export import export_sdf
@@ -62,14 +62,14 @@ def _note_on_model(augmented: bool | None) -> None:
 
 
 def _settings() -> tuple[str, SampleConfig]:
-    scaffold = st.text_input(
+    scaffold = sketcher.molecule_input(
         "Scaffold, with * at each attachment point",
-        key="decorate_scaffold",
-        max_chars=MAX_SCAFFOLD_LENGTH,
+        "decorate_scaffold",
         placeholder="for example *c1ccc(*)cc1 or O=C(*)N1CCCCC1",
         help="A SMILES with up to four * marks, each bonded to one atom: the model adds a "
-        "group at each. Attachment points written [1*] or [*:1] work too.",
-    )
+        "group at each. Attachment points written [1*] or [*:1] work too. A scaffold typed "
+        "here is drawn in the editor; a drawing comes back here, where * marks can be added.",
+    )[:MAX_SCAFFOLD_LENGTH]
     first, second = st.columns(2)
     tries = first.number_input(
         "Tries",
