@@ -22,6 +22,7 @@ from ray.cluster_utils import Cluster  # noqa: E402
 from charrnn.core.checkpoint import load_checkpoint  # noqa: E402
 from charrnn.runs.backends import job_backend  # noqa: E402
 from charrnn.runs.folder import read_metrics  # noqa: E402
+from charrnn.runs.instructor import job_rows, machine_load, stop_job  # noqa: E402
 from charrnn.runs.ray_jobs import stop_coordinator  # noqa: E402
 from charrnn.runs.settings import load_settings  # noqa: E402
 from charrnn.runs.status import read_job_status, read_status  # noqa: E402
@@ -155,7 +156,13 @@ def test_two_app_processes_sharing_one_store_see_one_queue(runner, root, space):
     assert seen["place"] == 0  # the other server's visitor gets the free slot at once
     assert set(seen["jobs"]) == {str(space.run_dir(r)) for r in mine} | {str(other.run_dir(theirs))}
     assert str(other.run_dir(theirs)) in {str(job.folder) for job in runner.active_jobs()}
-    for workspace, run_id in ((space, mine[0]), (other, theirs), (space, mine[1])):
+    rows = job_rows(runner)  # the instructor's view: every server's jobs, one queue
+    assert sorted(row.queued for row in rows) == [False, False, True]
+    assert machine_load(runner)["running"] == 2 and machine_load(runner)["queued"] == 1
+    queued = next(job for job in runner.active_jobs() if job.process is None)
+    assert stop_job(runner, queued) == "cancelled"
+    assert space.summary(mine[1]).status == "stopped"
+    for workspace, run_id in ((space, mine[0]), (other, theirs)):
         wait_for(lambda w=workspace, r=run_id: w.summary(r).status == "running", seconds=120)
         workspace.send(run_id, "stop")
         wait_for(lambda w=workspace, r=run_id: w.summary(r).status == "stopped")
