@@ -6,12 +6,19 @@ Each training action runs twice, for --short and --long steps, so the cost split
 worker's start (Python, torch, the corpus) and a cost per step; a default run's cost is then
 start + steps x per step (the preset's default steps). A chemistry check and a steering run
 (time-bound: --steer-minutes) are measured once.
-Usage: python benchmarks/job_costs.py [--short 20] [--long 120] [--steer-minutes 1]
+It ends with a capacity plan: for --users people each doing an action within --window
+minutes, the CPU cores (one job per core) and the memory those jobs need at once,
+cores = ceil(users x CPU seconds per job / window seconds); --plan FILE prints the plan
+again from a saved result without measuring.
+Usage: python benchmarks/job_costs.py [--short 20] [--long 200] [--steer-minutes 1]
+       [--users 200] [--window 10] [--plan benchmarks/results/job-costs-....json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import tempfile
 import time
@@ -70,13 +77,37 @@ def train_cost(space: Workspace, action: str, steps: int, chem: bool) -> dict:
     return measured(space.run_dir(run_id))
 
 
+def capacity_plan(rows: list[dict], users: int, window_minutes: float) -> str:
+    """Cores and memory for ``users`` people each doing an action within the window."""
+    lines = [
+        f"\nCapacity for {users} people, each action done by all of them within "
+        f"{window_minutes:g} minutes (1 job per core):",
+        "| action | CPU s per job | cores | memory at once (GB) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        cores = math.ceil(users * row["default_cpu_seconds"] / (60 * window_minutes))
+        memory = cores * row["peak_mb"] / 1024
+        lines.append(
+            f"| {row['action']} | {row['default_cpu_seconds']:.0f} | {cores} | {memory:.0f} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", type=int, default=20, help="steps of the first run")
     parser.add_argument("--long", type=int, default=120, help="steps of the second run")
     parser.add_argument("--steer-minutes", type=float, default=1.0)
     parser.add_argument("--actions", nargs="+", default=list(ACTIONS), choices=list(ACTIONS))
+    parser.add_argument("--users", type=int, default=200, help="people in the course")
+    parser.add_argument("--window", type=float, default=10.0, help="minutes for an action")
+    parser.add_argument("--plan", type=Path, help="a saved result: print its plan only")
     args = parser.parse_args()
+    if args.plan:
+        rows = json.loads(args.plan.read_text(encoding="utf-8"))["rows"]
+        print(capacity_plan(rows, args.users, args.window))
+        return
     where = machine()
     print(f"job_costs: 1 torch thread per job, load {where['load_average']}")
     rows = []
@@ -123,7 +154,9 @@ def main() -> None:
             f"{row.get('cpu_seconds_per_step', '')} | {row.get('default_steps', '')} | "
             f"{row['default_cpu_seconds']} | {row['peak_mb']:.0f} |"
         )
-    print(f"saved {save('job-costs', {'machine': where, 'arguments': vars(args), 'rows': rows})}")
+    print(capacity_plan(rows, args.users, args.window))
+    arguments = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    print(f"saved {save('job-costs', {'machine': where, 'arguments': arguments, 'rows': rows})}")
 
 
 if __name__ == "__main__":
