@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import model_choice, ui
+from app import model_choice, molecule_downloads, ui
 from charrnn.chem.drawing import grid_svg
 from charrnn.chem.properties import PROPERTY_INFO
 from charrnn.core.checkpoint import read_header
@@ -225,11 +225,23 @@ def show_report(report: dict, step: int) -> None:
         st.image(grid_svg([row["canonical"] for row in passing], legends=legends, columns=4))
     else:
         st.info("No generated molecule passed the filters yet: train longer.")
-    ui.csv_download(
-        "Download every molecule with its properties (.csv)",
-        pd.DataFrame(report["samples"]),
-        "chemistry.csv",
-        "chemistry_download",
+    first, second = st.columns(2)
+    with first:
+        ui.csv_download(
+            "Download every molecule with its properties (.csv)",
+            pd.DataFrame(report["samples"]),
+            "chemistry.csv",
+            "chemistry_download",
+        )
+    valid = [(row["canonical"], None) for row in report["samples"] if row["valid"]]
+    second.download_button(
+        "Download the valid molecules (.sdf)",
+        lambda: molecule_downloads.sdf_bytes(valid),  # made when pressed: RDKit on each
+        file_name="chemistry.sdf",
+        mime="chemical/x-mdl-sdfile",
+        key="chemistry_download_sdf",
+        on_click="ignore",
+        help="Each valid molecule with 2D coordinates and its properties as SD fields.",
     )
 
 
