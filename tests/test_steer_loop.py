@@ -87,6 +87,15 @@ def test_a_tiny_prior_learns_to_write_nitrogen_within_seconds(prior, method):
     assert mean_nitrogen(model, vocabulary) == before  # the prior itself never changes
 
 
+@pytest.mark.parametrize("method", ["reinvent", "hillclimb"])
+def test_the_replay_memory_fills_as_it_steers(prior, method):
+    model, vocabulary = prior
+    settings = SteerConfig(**{**QUICK, "steps": 3}, method=method, replay_samples=4)
+    steerer = Steerer(model, vocabulary, NitrogenScore(), settings)
+    steerer.run()
+    assert len(steerer.memory) > 0  # an empty memory once read as "no memory"
+
+
 def test_the_same_seed_steers_the_same_way(prior):
     model, vocabulary = prior
     runs = []

@@ -85,6 +85,7 @@ class Steerer:
             if config.diversity_bucket
             else None
         )
+        # None without replay (an empty memory is falsy: it has a length)
         self.memory = ReplayMemory(config.replay_size) if config.replay_size else None
         self.hits: dict[str, dict] = {}  # canonical SMILES -> its row (ScoredMolecule.row)
         self.batches: dict[str, dict] = {}  # "first" / "last": batch_values of that batch
@@ -115,7 +116,7 @@ class Steerer:
         sequences = [self._encode(s.text, s.finished) for s in drawn]
         if config.method == "reinvent":
             replay = []
-            if self.memory and config.replay_samples:
+            if self.memory is not None and config.replay_samples:
                 replay = self.memory.sample(config.replay_samples, random.Random(self._seed()))
             loss = reinvent_update(
                 self.agent,
@@ -126,7 +127,7 @@ class Steerer:
                 config.sigma,
                 config.gradient_clip,
             )
-            if self.memory:
+            if self.memory is not None:
                 self.memory.add(scored, rewards)
         else:
             loss = self._hill_climb(scored, rewards)
@@ -138,7 +139,7 @@ class Steerer:
 
     def _hill_climb(self, scored: list[ScoredMolecule], rewards: list[float]) -> float | None:
         """Fine-tune on the best molecules so far (the memory's, else this batch's)."""
-        if self.memory:
+        if self.memory is not None:
             self.memory.add(scored, rewards)
             chosen = [entry.smiles for entry in self.memory.best(self.config.keep_best)]
         else:
@@ -293,7 +294,7 @@ class Steerer:
         state = {
             "step": self.step,
             "best_so_far": self.best_so_far,
-            "memory": self.memory.to_json() if self.memory else [],
+            "memory": self.memory.to_json() if self.memory is not None else [],
             "filter": self.filter.to_json() if self.filter else {},
             "hits": list(self.hits.values()),
             "batches": self.batches,
@@ -313,7 +314,7 @@ class Steerer:
         self.step, self.elapsed = checkpoint.step, float(checkpoint.info.get("elapsed", 0.0))
         state = json.loads((self.run_dir / STEER_STATE_FILE).read_text(encoding="utf-8"))
         self.best_so_far = float(state.get("best_so_far", 0.0))
-        if self.memory:
+        if self.memory is not None:
             self.memory.restore(state.get("memory", []))
         if self.filter:
             self.filter.restore(state.get("filter", {}))
