@@ -9,7 +9,10 @@ import random
 import pytest
 from conftest import SMILES_LINES, quick_config, tiny_config
 
+from charrnn import cli
+from charrnn.chem.scorer import ScoredMolecule
 from charrnn.chem.smiles import canonical_smiles, parse_smiles
+from charrnn.core.batches import prepare_data
 from charrnn.core.representation import (
     SelfiesError,
     as_written,
@@ -22,7 +25,11 @@ from charrnn.core.tokens import SPECIALS, build_vocabulary, tokenize
 from charrnn.core.train import Trainer
 from charrnn.runs.config import RunConfig, load_corpus, training_data
 from charrnn.runs.folder import RunError
+from charrnn.runs.generate_view import distinct_valid, molecule_table, shared_items
 from charrnn.runs.plan import RunChoice, plan_run
+from charrnn.runs.steer import Steerer
+from charrnn.runs.steer_config import SteerConfig
+from charrnn.runs.unique import sample_unique
 
 DRUGS = {
     "aspirin": "CC(=O)Oc1ccccc1C(=O)O",
@@ -135,3 +142,91 @@ def test_a_tiny_selfies_model_learns_and_its_samples_are_molecules(molecules_fil
     decoded = [to_smiles(s.text, data.vocabulary) for s in drawn]
     assert all(smiles == "" or parse_smiles(smiles) is not None for smiles in decoded)
     assert sum(smiles != "" for smiles in decoded) >= 25
+
+
+@pytest.fixture(scope="module")
+def selfies_model(tmp_path_factory):
+    """A tiny SELFIES model that has learned the test molecules (shared: read-only)."""
+    written, _ = selfies_lines(list(SMILES_LINES) * 2)
+    data = prepare_data(lines=written, tokenizer="selfies")
+    trainer = Trainer(data, tiny_config(), quick_config(steps=150), device="cpu")
+    trainer.run()
+    return trainer.model, data.vocabulary
+
+
+def test_n_different_molecules_are_told_apart_as_smiles_and_kept_as_written(selfies_model):
+    model, vocabulary = selfies_model
+    result = sample_unique(model, vocabulary, SampleConfig(seed=2), wanted=5, max_tries=300)
+    assert len(result.found) == 5
+    written = [text for text, _ in result.found]
+    assert all(text.startswith("[") for text in written)
+    decoded = {canonical_smiles(to_smiles(text, vocabulary)) for text in written}
+    assert len(decoded) == 5 and None not in decoded
+
+
+def test_the_generate_table_shows_both_strings(selfies_model):
+    _, vocabulary = selfies_model
+    samples = [(selfies_of("CCO"), -1.0), ("[Branch1]", -2.0), (selfies_of("OCC"), -1.5)]
+    table = molecule_table(samples, vocabulary)
+    assert list(table["SELFIES"]) == [text for text, _ in samples]
+    assert list(table["SMILES"]) == ["CCO", "", "OCC"]
+    assert list(table["valid"]) == [True, False, True]
+    assert "no atom" in table["reason if invalid"][1] and distinct_valid(table) == 1
+    assert shared_items({"samples": samples}, True, vocabulary) == ["CCO", "", "OCC"]
+    assert "SELFIES" not in molecule_table([("CCO", -1.0)]).columns
+
+
+class OxygenScore:
+    """Oxygen atoms, a third of a point each; remembers the SMILES it was asked about."""
+
+    names = ("oxygen",)
+
+    def __init__(self):
+        self.asked: list[str] = []
+
+    def __call__(self, smiles):
+        self.asked += smiles
+        scored = []
+        for text in smiles:
+            mol = parse_smiles(text) if text else None
+            if mol is None:
+                scored.append(ScoredMolecule(text, None, 0.0, (float("nan"),), (0.0,), (False,)))
+                continue
+            count = sum(atom.GetSymbol() == "O" for atom in mol.GetAtoms())
+            score = min(count, 3) / 3
+            canonical = canonical_smiles(text)
+            scored.append(ScoredMolecule(text, canonical, score, (count,), (score,), (count > 0,)))
+        return scored
+
+
+@pytest.mark.parametrize("method", ["reinvent", "hillclimb"])
+def test_steering_scores_the_smiles_and_replays_the_selfies_written(selfies_model, method):
+    model, vocabulary = selfies_model
+    score = OxygenScore()
+    settings = SteerConfig(
+        method=method, steps=4, batch_size=16, max_length=40, seed=1, replay_samples=4
+    )
+    steerer = Steerer(model, vocabulary, score, settings)
+    assert steerer.run().status == "finished"
+    asked = [text for text in score.asked if text]
+    assert asked and not any(text.startswith("[") for text in asked)  # SMILES, never SELFIES
+    remembered = [entry.smiles for entry in steerer.memory.best(50)]
+    assert remembered and all(text.startswith("[") for text in remembered)  # as written
+    assert all(vocabulary.encode(text) for text in remembered)
+    assert all(not row["smiles"].startswith("[") for row in steerer.hits.values())
+
+
+def test_the_command_line_trains_and_samples_a_selfies_model(molecules_file, tmp_path, capsys):
+    run = tmp_path / "run"
+    options = ["--tokenizer", "selfies", "--steps", "30", "--preset", "tiny", "--threads", "1"]
+    assert cli.main(["train", str(molecules_file), "--out", str(run), *options]) == 0
+    assert "SELFIES cannot write 2 molecules" in capsys.readouterr().err
+    assert json.loads((run / "config.json").read_text())["tokenizer"] == "selfies"
+    assert cli.main(["sample", str(run), "--num", "6", "--seed", "1", "--check"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 6
+    for line in lines:  # SMILES, the SELFIES written, the verdict
+        smiles, written, verdict = line.split("\t", 2)
+        assert written.startswith("[") or written == ""
+        assert verdict == "valid" or verdict.startswith("invalid")
+        assert verdict == "valid" or not smiles

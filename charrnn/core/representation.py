@@ -21,6 +21,7 @@ from charrnn.errors import UserError
 Representation = Literal["smiles", "selfies"]  # how molecules are written for the model
 REPRESENTATIONS: tuple[Representation, ...] = get_args(Representation)
 NAMES: dict[Representation, str] = {"smiles": "SMILES", "selfies": "SELFIES"}
+NO_ATOM = "its SELFIES symbols spell no atom"  # why an empty decoded SELFIES is no molecule
 SHOWN_UNWRITABLE = 5  # how many molecules SELFIES cannot write a report names
 # SELFIES's default bond limits, plus limits for the common counter-ions and silicon, which
 # it would otherwise allow 8 bonds (its "?"), so that every string of symbols decodes to a
