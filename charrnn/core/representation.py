@@ -9,6 +9,7 @@ sample is decoded back to SMILES wherever it becomes a molecule.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
@@ -64,11 +65,20 @@ def writes_selfies(vocabulary: Vocabulary) -> bool:
     return vocabulary.tokenizer == "selfies"
 
 
+_BONDS = re.compile(r"^\[(.+) with (\d+) bond\(s\) - a max\. of (\d+) bond\(s\) was specified\]$")
+
+
 def _reason(error: Exception) -> str:
-    """The library's reason in one line: the constraint broken when it names one."""
+    """The library's reason in one line: the bond limit broken when it names one."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    named = [line.strip("[]") for line in lines if line.startswith("[")]
-    return named[0] if named else (lines[0] if lines else "SELFIES cannot write it")
+    for line in lines:
+        found = _BONDS.match(line)
+        if found:
+            atom, bonds, most = found.groups()
+            return f"{atom} has {bonds} bonds, SELFIES allows it {most}"
+    if lines and lines[0] == "kekulization failed":
+        return "an aromatic ring it cannot write with single and double bonds"
+    return lines[0] if lines else "SELFIES cannot write it"
 
 
 @functools.lru_cache(maxsize=1 << 17)
