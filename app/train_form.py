@@ -1,12 +1,16 @@
-"""The Train page's size settings: the cell type and the numbers of the model and training.
+"""The Train page's size settings: the cell type and the numbers of the model and training,
+and how molecules are written (SMILES or SELFIES).
 
 Kept apart from pages/train.py so that page stays short; what they become is charrnn.runs.plan's.
 """
 
 from __future__ import annotations
 
+import streamlit as st
+
 from charrnn.core.model import CELLS, PRESETS
 from charrnn.core.numpy_train import ADAGRAD_LEARNING_RATE
+from charrnn.core.representation import NAMES, REPRESENTATIONS, Representation
 from charrnn.core.train_config import TrainConfig
 from charrnn.limits import MAX_EMBEDDING, MAX_HIDDEN, MAX_LAYERS
 from charrnn.runs.plan import FINETUNE_LEARNING_RATE
@@ -76,3 +80,20 @@ def size_numbers(
             disabled=locked,
         )
     return model, numbers
+
+
+def representation_choice() -> Representation:
+    """How molecules are written for the model: SMILES (the default) or SELFIES."""
+    return st.radio(
+        "Write molecules as",
+        REPRESENTATIONS,
+        format_func=NAMES.get,
+        horizontal=True,
+        key="train_representation",
+        help="SMILES is the usual way to write a molecule: letters for atoms, brackets for "
+        "branches, digits for rings. A model learning it may write a string that is no "
+        "molecule (an unclosed ring). SELFIES writes the same molecules as symbols like "
+        "[C][=O][Branch1], and every string of them decodes to a valid molecule. Yet SMILES "
+        "models learn the molecules' distribution better (a 2024 study found them closer to "
+        "the training set). The shipped priors write SMILES: a SELFIES model starts new.",
+    )

@@ -170,6 +170,11 @@ def show_report(report: dict, step: int) -> None:
         f"by the model at step {report['step']:,} ({made}), compared with "
         f"{report['training']['valid']:,} {against}."
     )
+    if report.get("written_as") == "SELFIES":
+        st.caption(
+            "This model writes SELFIES: each of its strings is decoded to SMILES, and the "
+            "molecules are measured as SMILES, exactly as for a SMILES model."
+        )
     if report["step"] != step:
         st.info("The model has trained further since this check: check again to update it.")
     metrics = {metric["key"]: metric for metric in report["metrics"]}

@@ -17,12 +17,14 @@ from app import (
     why_panel,
 )
 from charrnn.chem.drawing import grid_svg
+from charrnn.core.representation import writes_selfies
 from charrnn.core.sample import sample
 from charrnn.core.sampling_budget import bounded_config
 from charrnn.errors import UserError
 from charrnn.runs import gallery
 from charrnn.runs.folder import read_generated, save_generated
 from charrnn.runs.generate_view import (
+    as_molecules,
     distinct_valid,
     made_text,
     molecule_table,
@@ -58,8 +60,8 @@ def show_text(samples: list[tuple[str, float]]) -> None:
     )
 
 
-def show_molecules(samples: list[tuple[str, float]]) -> None:
-    table = molecule_table(samples)
+def show_molecules(samples: list[tuple[str, float]], vocabulary) -> None:
+    table = molecule_table(samples, vocabulary)
     texts = list(table["SMILES"])
     first, second = st.columns(2)
     first.metric("Valid molecules", f"{int(table['valid'].sum())} of {len(texts)}")
@@ -71,10 +73,10 @@ def show_molecules(samples: list[tuple[str, float]]) -> None:
         "the model finds a molecule (closer to 0 = more typical)."
     )
     st.dataframe(table, hide_index=True)
-    molecule_downloads.molecules(samples)
+    molecule_downloads.molecules(as_molecules(samples, vocabulary))
 
 
-def publish(space, model_id: str, run_name: str, smiles: bool) -> None:
+def publish(space, model_id: str, run_name: str, smiles: bool, vocabulary) -> None:
     made = kept_samples(space, model_id)
     if not made:
         return
@@ -85,7 +87,7 @@ def publish(space, model_id: str, run_name: str, smiles: bool) -> None:
             space.token,
             author,
             "molecules" if smiles else "text",
-            shared_items(made, smiles),
+            shared_items(made, smiles, vocabulary),
             run_name,
         )
     except UserError as error:
@@ -95,7 +97,7 @@ def publish(space, model_id: str, run_name: str, smiles: bool) -> None:
         space.update_choices(author=" ".join(author.split()))  # offered again next time
 
 
-def share(space, made: dict, model_id: str, run_name: str, smiles: bool) -> None:
+def share(space, made: dict, model_id: str, run_name: str, smiles: bool, vocabulary) -> None:
     """The "Share with the class" form under the samples."""
     st.subheader("Share with the class")
     if made.get("shared"):
@@ -115,14 +117,14 @@ def share(space, made: dict, model_id: str, run_name: str, smiles: bool) -> None
             key="generate_publish",
             icon=":material/groups:",
             on_click=publish,
-            args=(space, model_id, run_name, smiles),
+            args=(space, model_id, run_name, smiles, vocabulary),
         )
     problem = st.session_state.pop("generate_share_problem", None)
     if problem:
         st.error(ui.plain(problem))
 
 
-def sampling_form(smiles: bool, unit: str, counted: bool = True) -> dict:
+def sampling_form(smiles: bool, unit: str, counted: bool = True, selfies: bool = False) -> dict:
     """The sampling settings, as sample_config's arguments (seed 0: new samples); the
     number of samples only when ``counted`` (not when looking for N different ones)."""
     temperature = st.slider(
@@ -157,13 +159,23 @@ def sampling_form(smiles: bool, unit: str, counted: bool = True) -> dict:
         count = (
             st.slider("Number of molecules", 1, 100, 16, key="generate_count_sm") if counted else 1
         )
-        prompt = sketcher.molecule_input(
-            "Start of every molecule (optional)",
-            key="generate_prompt_sm",
-            placeholder="for example c1ccccc1",
-            help="Each molecule begins with these symbols: type them or draw a molecule. "
-            "Leave empty to let the model start.",
-        )
+        if selfies:  # the editor draws SMILES, which a SELFIES model does not write
+            prompt = st.text_input(
+                "Start of every molecule (optional)",
+                key="generate_prompt_sm",
+                max_chars=300,
+                placeholder="for example [C][=C][C][=C][C][=C][Ring1][=Branch1]",
+                help="Each molecule begins with these symbols (SELFIES, as the model writes "
+                "them). Leave empty to let the model start.",
+            )
+        else:
+            prompt = sketcher.molecule_input(
+                "Start of every molecule (optional)",
+                key="generate_prompt_sm",
+                placeholder="for example c1ccccc1",
+                help="Each molecule begins with these symbols: type them or draw a molecule. "
+                "Leave empty to let the model start.",
+            )
     else:
         length = st.slider("Length (characters)", 20, 2000, 300, 10, key="generate_length_text")
         count = (
@@ -217,14 +229,15 @@ if choice.status not in (None, RunStatus.FINISHED, RunStatus.STOPPED):
     st.caption(f"This run is {choice.status}: you are using the model it saved at step {step}.")
 
 smiles = vocabulary.line_based
-if smiles and decorate_view.chosen():  # a scaffold with attachment points instead
+selfies = writes_selfies(vocabulary)
+if smiles and not selfies and decorate_view.chosen():  # a scaffold with attachment points
     decorate_view.show(space, choice.id, model, vocabulary)
     st.stop()
 unit = "symbol" if smiles else "character"
 settings, why = st.columns([1, 1], gap="large")
 with settings:
     unique = sampling_mode.mode_form(smiles)
-    chosen = sampling_form(smiles, unit, counted=unique is None)
+    chosen = sampling_form(smiles, unit, counted=unique is None, selfies=selfies)
 
 with why, st.expander("Why these characters? (what temperature does)", expanded=True):
     why_panel.show(model, vocabulary, chosen, unit)
@@ -257,12 +270,17 @@ if made:
     st.caption(made_text(made))
     if made.get("mode") == "unique":
         sampling_mode.show_outcome(made)
+    if selfies:
+        st.caption(
+            "This model writes SELFIES: each string of its symbols spells a molecule. Below, "
+            "what it wrote and the SMILES that spells the same molecule."
+        )
     if smiles:
-        show_molecules(made["samples"])
+        show_molecules(made["samples"], vocabulary)
     elif made.get("mode") == "unique":
         sampling_mode.show_lines(made["samples"])
         molecule_downloads.lines(made["samples"])
     else:
         show_text(made["samples"])
     if not made.get("unsaved"):
-        share(space, made, choice.id, choice.name, smiles)
+        share(space, made, choice.id, choice.name, smiles, vocabulary)

@@ -16,6 +16,7 @@ import streamlit as st
 from app import model_choice, ui
 from charrnn.core import hidden_units, inside
 from charrnn.core.detectors import detectors
+from charrnn.core.representation import as_written, to_smiles, writes_selfies
 from charrnn.core.sample import SampleConfig, sample
 from charrnn.core.sampling_budget import bounded_config
 from charrnn.errors import UserError
@@ -43,6 +44,15 @@ def corpus_text(reference: str, column: str | None, drop_invalid: bool) -> tuple
     return corpus.text or "", list(corpus.lines or [])
 
 
+def written(molecule: str, vocabulary) -> str:
+    """A SMILES as the model reads it: a SELFIES model's SELFIES ("" and why, if none)."""
+    try:
+        return as_written(molecule, vocabulary)
+    except UserError as error:
+        st.error(ui.plain(str(error)))
+        return ""
+
+
 def choose_text(model, vocabulary, model_id: str, smiles: bool) -> str:
     source = st.radio(
         "Text to read",
@@ -52,7 +62,9 @@ def choose_text(model, vocabulary, model_id: str, smiles: bool) -> str:
     )
     if source == "Type your own":
         default = "c1ccccc1C(=O)O" if smiles else "The quick brown fox. "
-        return st.text_input("Your text", default, max_chars=TEXT_LIMIT, key="inside_typed")
+        label = "Your molecule (SMILES)" if writes_selfies(vocabulary) else "Your text"
+        typed = st.text_input(label, default, max_chars=TEXT_LIMIT, key="inside_typed")
+        return written(typed, vocabulary) if smiles else typed
     if source == "A sample the model writes":
         if (
             st.button("Write another", key="inside_resample")
@@ -78,7 +90,7 @@ def choose_text(model, vocabulary, model_id: str, smiles: bool) -> str:
         text, lines = corpus_text(config.corpus, config.smiles_column, config.drop_invalid)
     if smiles:
         number = st.number_input("Molecule number", 1, len(lines), 1, key="inside_line")
-        return lines[int(number) - 1]
+        return written(lines[int(number) - 1], vocabulary)
     longest = max(0, len(text) - 300)
     start = st.slider("Start at character", 0, longest, 0, 100, key="inside_start")
     return text[start : start + 300]
@@ -138,6 +150,8 @@ def step_section(trace: inside.Trace) -> None:
 
 
 def memory_section(trace: inside.Trace, kind: str) -> None:
+    """The hidden state as a heat map, and the units that follow a detector (kind "text" or
+    "smiles"; "selfies": none, the detectors read SMILES characters)."""
     st.subheader("2. The memory: hidden state")
     st.caption(
         "Each row is one unit of the memory, each column one step; orange is positive, "
@@ -151,6 +165,12 @@ def memory_section(trace: inside.Trace, kind: str) -> None:
         height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="step", yaxis_title="unit"
     )
     st.plotly_chart(heatmap, key="inside_heatmap", config=STATIC)
+    if kind == "selfies":
+        st.caption(
+            "The detectors of section 3 follow SMILES characters (brackets, rings): a SELFIES "
+            "model writes neither, so they are left out for it."
+        )
+        return
     found = hidden_units.interpretable_units(trace, detectors(trace.text, kind), top=10)
     st.subheader("3. Units that track something")
     if not found.best:
@@ -216,7 +236,13 @@ if loaded is None:
     st.stop()
 model, vocabulary, _ = loaded
 smiles = vocabulary.line_based
+selfies = writes_selfies(vocabulary)
 text = choose_text(model, vocabulary, choice.id, smiles)
+if selfies and text:
+    st.caption(
+        "This model writes SELFIES, one bracketed symbol at a time: each step below is a "
+        f"symbol. The molecule in SMILES: {to_smiles(text, vocabulary) or '(no atom)'}"
+    )
 try:
     trace = model_choice.cached_trace(space, choice.id, text)
 except UserError as error:
@@ -225,7 +251,7 @@ except UserError as error:
 if trace.truncated:
     st.caption(f"Only the first {len(trace.inputs)} characters are shown.")
 step_section(trace)
-memory_section(trace, "smiles" if smiles else "text")
+memory_section(trace, "selfies" if selfies else "smiles" if smiles else "text")
 if not smiles and hidden_units.cycle_view(trace).period_agreement >= 0.8:
     cycle_section(trace)
 elif not smiles:

@@ -12,6 +12,7 @@ import streamlit as st
 from app import engines as engine_parts
 from app import train_form, ui
 from charrnn.core.model import DEFAULT_PRESET, PRESETS
+from charrnn.core.representation import selfies_to_smiles, tokenizer_of
 from charrnn.core.train_config import TrainConfig
 from charrnn.errors import UserError
 from charrnn.limits import budget_text
@@ -59,7 +60,9 @@ def settings_form(corpus: dict, busy: bool) -> None:
     """What to start from, the size preset, the advanced settings and the Train button."""
     smiles = corpus.get("kind") == "smiles"
     st.text(f"Corpus: {corpus['name']}")
-    names = start_choices(smiles)
+    representation = train_form.representation_choice() if smiles else "smiles"
+    selfies = representation == "selfies"
+    names = start_choices(smiles, priors=not selfies)
     init_from = start_from(names)
     prior = is_prior(init_from)
     presets = list(PRESETS)
@@ -98,6 +101,7 @@ def settings_form(corpus: dict, busy: bool) -> None:
         model=model,
         smiles_column=corpus.get("smiles_column"),
         drop_invalid=bool(corpus.get("drop_invalid")),
+        tokenizer=tokenizer_of(representation) if smiles else "auto",
         engine=engine,
         init_from=init_from,
     )
@@ -129,11 +133,12 @@ def settings_form(corpus: dict, busy: bool) -> None:
             st.rerun()  # the sidebar, drawn before the run existed, names it too
 
 
-def start_choices(smiles: bool) -> dict[str, str]:
-    """What a new run can start from: for molecules the shipped priors first (the default),
-    then a new model (""), then the workspace's runs ({reference: label})."""
+def start_choices(smiles: bool, priors: bool = True) -> dict[str, str]:
+    """What a new run can start from: for molecules the shipped priors first (the default;
+    not for SELFIES: they write SMILES), then a new model (""), then the workspace's runs
+    ({reference: label})."""
     choices: dict[str, str] = {}
-    if smiles:
+    if smiles and priors:
         choices |= {prior.reference: prior.label for prior in shipped_priors()}
     choices[NEW_MODEL] = "A new, untrained model"
     choices |= {run_id: f"Model: {name}" for run_id, name in fine_tune_sources(space).items()}
@@ -305,9 +310,10 @@ def live_run(run_id: str, was: str) -> None:
         st.rerun()  # e.g. started, finished or failed: redraw at the new pace (or none)
     st.subheader(f"{ui.STATUS_ICONS.get(run.status, '')} {report.escape_markdown(run.name)}")
     st.caption(status_text(run.status))
-    added = read_run_config(folder).added_tokens_sentence()
-    if added:
-        st.caption(added)
+    config = read_run_config(folder)
+    for sentence in (config.added_tokens_sentence(), config.unwritable_sentence()):
+        if sentence:
+            st.caption(sentence)
     events = space.metrics(run_id)
     now = report.latest_progress(events)
     if run.status == RunStatus.QUEUED:
@@ -327,7 +333,7 @@ def live_run(run_id: str, was: str) -> None:
         if st.button("Generate with this model", key="train_to_generate", type="primary"):
             st.switch_page("pages/generate.py")
     if events:
-        smiles = bool(now.tokens_per_second) and read_run_config(folder).corpus_kind == "smiles"
+        smiles = bool(now.tokens_per_second) and config.corpus_kind == "smiles"
         st.progress(now.fraction, text=progress_text(now, run.status, smiles))
     if run.status in ACTIVE:
         controls(run, folder)
@@ -337,8 +343,10 @@ def live_run(run_id: str, was: str) -> None:
         st.info(hint, icon=":material/lightbulb:")
     if now.samples:
         st.markdown("**What the model writes now**")
-        for sample in now.samples:
-            st.code(sample, language=None, wrap_lines=True)
+        selfies = config.tokenizer == "selfies"
+        for sample in now.samples:  # a SELFIES model's, with the SMILES it spells
+            shown = f"{sample}\n= {selfies_to_smiles(sample) or '(no atom)'}" if selfies else sample
+            st.code(shown, language=None, wrap_lines=True)
 
 
 corpus = ui.current_corpus(space)

@@ -50,7 +50,7 @@ SMILES = [
 ]
 
 
-@pytest.mark.parametrize("tokenizer", ["char", "smiles"])
+@pytest.mark.parametrize("tokenizer", ["char", "smiles", "selfies"])
 @pytest.mark.parametrize("text", TEXTS + SMILES)
 def test_tokenize_round_trips(text, tokenizer):
     assert "".join(tokenize(text, tokenizer)) == text
@@ -113,7 +113,7 @@ def test_text_that_looks_like_a_special_token_is_plain_text():
     assert vocabulary.decode(ids) == "<s>x</s>"
 
 
-@pytest.mark.parametrize("tokenizer", ["char", "smiles"])
+@pytest.mark.parametrize("tokenizer", ["char", "smiles", "selfies"])
 def test_encode_decode_round_trip(tokenizer):
     vocabulary = build_vocabulary(TEXTS + SMILES, tokenizer)
     for text in TEXTS + SMILES:

@@ -18,6 +18,7 @@ from charrnn.cli.common import EXIT_OK, checkpoint_folder
 from charrnn.cli.console import printable
 from charrnn.core.checkpoint import load_checkpoint
 from charrnn.core.model import default_device
+from charrnn.core.representation import to_smiles
 from charrnn.core.sample import SampleConfig, sample
 from charrnn.core.validation import validation_loss
 from charrnn.corpora.reading import Corpus
@@ -57,7 +58,9 @@ def evaluate_command(args: argparse.Namespace) -> int:
     if checkpoint.vocabulary.line_based:
         options = SampleConfig(args.temperature, max_length=args.length, num_samples=args.num)
         options = replace(options, seed=args.seed)
-        generated = [s.text for s in sample(checkpoint.model, checkpoint.vocabulary, options)]
+        vocabulary = checkpoint.vocabulary  # a SELFIES model's samples measured as SMILES
+        drawn = sample(checkpoint.model, vocabulary, options)
+        generated = [to_smiles(s.text, vocabulary) for s in drawn]
         results["temperature"] = args.temperature
         table = _molecule_metrics(generated, corpus, args, results)
     if args.json:

@@ -107,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("auto", *TOKENIZERS),
         default="auto",
         help="how text is cut into tokens; auto (default): smiles for SMILES corpora "
-        "(Cl, Br, [nH] are one token each), char otherwise",
+        "(Cl, Br, [nH] are one token each), char otherwise; selfies: molecules written as "
+        "SELFIES, one token per [symbol] (every sample decodes to a molecule; molecules "
+        "SELFIES cannot write are left out and named)",
     )
     group = train.add_argument_group("model (a preset, and any of its sizes changed)")
     group.add_argument("--preset", choices=PRESETS, help=f"model size (default: {DEFAULT_PRESET})")

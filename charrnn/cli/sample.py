@@ -21,6 +21,7 @@ from charrnn.cli.common import EXIT_OK, checkpoint_folder
 from charrnn.cli.console import printable
 from charrnn.core.checkpoint import load_checkpoint
 from charrnn.core.model import CharRNN, default_device, parameter_count
+from charrnn.core.representation import NO_ATOM, to_smiles, writes_selfies
 from charrnn.core.sample import SampleConfig, sample
 from charrnn.core.tokens import Vocabulary
 from charrnn.corpora.builtins import builtin_corpora
@@ -90,8 +91,13 @@ def sample_command(args: argparse.Namespace) -> int:
         rows = [{"text": text, "log_likelihood": ll} for text, ll in result.found]
     else:
         rows = [asdict(item) for item in sample(model, vocabulary, config)]
+    molecule = "text"  # the row's field that holds the molecule's SMILES
+    if writes_selfies(vocabulary):  # SMILES beside the SELFIES it wrote
+        molecule = "smiles"
+        for row in rows:
+            row["smiles"] = to_smiles(row["text"], vocabulary)
     if args.out or args.format:
-        found = [(row["text"], row["log_likelihood"]) for row in rows]
+        found = [(row[molecule], row["log_likelihood"]) for row in rows]
         text = found_text(found, args.format or "smi", smiles)
         if args.out:
             atomic_write_text(Path(args.out), text)
@@ -103,14 +109,18 @@ def sample_command(args: argparse.Namespace) -> int:
         from charrnn.chem.smiles import smiles_problem
 
         for row in rows:
-            row["problem"] = smiles_problem(row["text"])
+            spelled = row[molecule] or molecule == "text"  # empty SELFIES: no atom
+            row["problem"] = smiles_problem(row[molecule]) if spelled else NO_ATOM
             row["valid"] = row["problem"] is None
     if args.json:
         print(json.dumps(rows, indent=2))
     elif smiles or args.unique:  # one per line
         for row in rows:
             verdict = "" if not args.check else "\tvalid" if row["valid"] else "\tinvalid: "
-            print(printable(row["text"]) + verdict + printable(row.get("problem") or ""))
+            written = "\t" + printable(row["text"]) if molecule == "smiles" else ""
+            print(
+                printable(row[molecule]) + written + verdict + printable(row.get("problem") or "")
+            )
         if args.check:
             valid = sum(row["valid"] for row in rows)
             print(f"{valid} of {len(rows)} samples are valid molecules.", file=sys.stderr)

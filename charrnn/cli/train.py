@@ -115,6 +115,8 @@ def _new_trainer(args: argparse.Namespace, run_dir: Path, **hooks) -> tuple[Trai
         init_from=args.init_from,
     )
     run_config = plan_run(choice, corpus=corpus)
+    if run_config.unwritable:
+        print(run_config.unwritable_sentence(), file=sys.stderr)
     trainer = run_trainer(run_dir, run_config, corpus=corpus, **hooks)
     write_run_config(run_dir, run_config)
     return trainer, corpus.name

@@ -1,6 +1,7 @@
 """Vocabularies: turn a corpus into token ids and back.
 
-Two tokenisers: plain characters, and SMILES-aware (Cl, Br, [nH+], %10 are one token each).
+Three tokenisers: plain characters, SMILES-aware (Cl, Br, [nH+], %10 are one token each),
+and SELFIES symbols ([C], [=O], [Branch1] are one token each).
 """
 
 from __future__ import annotations
@@ -16,12 +17,17 @@ from charrnn.errors import UserError
 PAD, BOS, EOS = "<pad>", "<s>", "</s>"
 SPECIALS = (PAD, BOS, EOS)
 PAD_ID, BOS_ID, EOS_ID = 0, 1, 2
-Tokenizer = Literal["char", "smiles"]  # a character each, or SMILES atoms and bonds
+# a character each, SMILES atoms and bonds, or SELFIES symbols (charrnn.core.representation)
+Tokenizer = Literal["char", "smiles", "selfies"]
 TOKENIZERS: tuple[Tokenizer, ...] = get_args(Tokenizer)
 
 # Bracket atoms, two-letter organic-subset atoms and two-digit ring closures are single
 # tokens; anything else is one character, so every string round-trips exactly.
 _SMILES_TOKEN = re.compile(r"\[[^\[\]]{1,16}\]|Br|Cl|%\d\d|.", re.DOTALL)
+# A SELFIES symbol is one bracketed word ([C], [=Branch1], [C@@H1], [NH3+1]); the dot
+# between fragments, or anything else, is one character.
+_SELFIES_TOKEN = re.compile(r"\[[^\[\]]{1,30}\]|.", re.DOTALL)
+_PATTERNS = {"smiles": _SMILES_TOKEN, "selfies": _SELFIES_TOKEN}
 
 
 class UnknownCharacterError(UserError, ValueError):
@@ -32,8 +38,8 @@ def tokenize(text: str, tokenizer: Tokenizer = "char") -> list[str]:
     """Split text into tokens; ``"".join(tokenize(t))`` is always ``t``."""
     if tokenizer == "char":
         return list(text)
-    if tokenizer == "smiles":
-        return _SMILES_TOKEN.findall(text)
+    if tokenizer in _PATTERNS:
+        return _PATTERNS[tokenizer].findall(text)
     raise ValueError(f"unknown tokenizer {tokenizer!r}; choose one of {TOKENIZERS}")
 
 
@@ -118,7 +124,7 @@ class Vocabulary:
 def _distinct_tokens(texts: Iterable[str], tokenizer: Tokenizer) -> set[str]:
     found: set[str] = set()
     for text in texts:
-        found.update(text if tokenizer == "char" else _SMILES_TOKEN.findall(text))
+        found.update(tokenize(text, tokenizer))
     return found
 
 

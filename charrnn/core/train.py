@@ -23,6 +23,7 @@ from charrnn.core.averaging import WeightAverage
 from charrnn.core.batches import TextStreams, TrainingData, bucketed_batches, pad_batch
 from charrnn.core.events import append_event
 from charrnn.core.model import CharRNN, ModelConfig, default_device, detach_state, use_bfloat16
+from charrnn.core.representation import to_smiles
 from charrnn.core.tokens import PAD_ID
 from charrnn.core.train_checkpoint import resume_training, save_training_checkpoint
 from charrnn.core.train_config import Control, TrainConfig, TrainEvent
@@ -175,7 +176,9 @@ class Trainer:
         if self.training_canonical is None:
             from charrnn.chem.smiles import canonical_set
 
-            self.training_canonical = canonical_set(self.data.train_lines or [])
+            lines = self.data.train_lines or []
+            vocabulary = self.data.vocabulary
+            self.training_canonical = canonical_set(to_smiles(line, vocabulary) for line in lines)
         return sample_chemistry(
             self.model, self.data, self.config, self.step, self.training_canonical
         )

@@ -11,6 +11,7 @@ import torch
 
 from charrnn.core.batches import TrainingData
 from charrnn.core.model import CharRNN
+from charrnn.core.representation import SelfiesError, as_written, to_smiles
 from charrnn.core.sample import SampleConfig, sample
 from charrnn.core.tokens import UnknownCharacterError
 from charrnn.core.train_config import TrainConfig
@@ -23,7 +24,8 @@ def augmented(
     data: TrainingData, indices: list[int], generator: torch.Generator
 ) -> list[list[int]]:
     """The training lines at ``indices``, each in a random spelling of its molecule (its own
-    ids where a spelling has a token the vocabulary lacks); seeded from ``generator``."""
+    ids where a spelling has a token the vocabulary lacks); seeded from ``generator``. A
+    SELFIES model reads the SELFIES of a random SMILES spelling."""
     from charrnn.chem.smiles import randomized_smiles
 
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
@@ -31,9 +33,10 @@ def augmented(
     vocabulary, sequences = data.vocabulary, []
     for i in indices:
         try:
-            spelling = randomized_smiles(data.train_lines[i], rng)
-            sequences.append(vocabulary.encode(spelling, add_bos=True, add_eos=True))
-        except UnknownCharacterError:
+            spelling = randomized_smiles(to_smiles(data.train_lines[i], vocabulary), rng)
+            written = as_written(spelling, vocabulary)
+            sequences.append(vocabulary.encode(written, add_bos=True, add_eos=True))
+        except (UnknownCharacterError, SelfiesError):
             sequences.append(data.train[i])
     return sequences
 
@@ -60,7 +63,8 @@ def sample_chemistry(
     step: int,
     training_canonical: frozenset[str],
 ) -> BasicMetrics:
-    """Validity, uniqueness and novelty of ``config.chem_samples`` fresh samples.
+    """Validity, uniqueness and novelty of ``config.chem_samples`` fresh samples (as SMILES:
+    a SELFIES model's decoded).
 
     The sampler has its own seed (from the run's seed and the step), so the training
     random numbers, and with them a resumed run, stay exactly as without the check.
@@ -73,5 +77,7 @@ def sample_chemistry(
         seed=(config.seed + 1) * 1_000_003 + step,
         precision=config.precision,
     )
-    generated = [s.text for s in sample(model, data.vocabulary, options)]
+    generated = [
+        to_smiles(s.text, data.vocabulary) for s in sample(model, data.vocabulary, options)
+    ]
     return basic_metrics(generated, training_canonical)

@@ -125,6 +125,7 @@ def run_assessment(run_dir: Path, threads: int = 1) -> dict:
     from charrnn.chem.metrics import evaluate_molecules, training_stats
     from charrnn.chem.trainingset import stats_cached
     from charrnn.core.checkpoint import load_checkpoint
+    from charrnn.core.representation import NAMES, representation_of, to_smiles
     from charrnn.runs.config import read_run_config
     from charrnn.runs.folder import RunError
     from charrnn.runs.models import folder_prior
@@ -137,7 +138,8 @@ def run_assessment(run_dir: Path, threads: int = 1) -> dict:
     checkpoint = _prior_checkpoint(prior) if prior else load_checkpoint(run_dir)
     if not checkpoint.vocabulary.line_based:
         raise RunError("This run learned text, not molecules: there is no chemistry to check.")
-    generated = _generate(run_dir, checkpoint, settings)
+    written = _generate(run_dir, checkpoint, settings)  # a SELFIES model's: measured as SMILES
+    generated = [to_smiles(text, checkpoint.vocabulary) for text in written]
     write_status(run_dir, stage="Reading the training molecules", fraction=0.45)
     if prior or settings.reference:
         corpus = reference_corpus(run_dir.parent, settings.reference)
@@ -165,8 +167,9 @@ def run_assessment(run_dir: Path, threads: int = 1) -> dict:
         "settings": asdict(settings),
         "training": {"molecules": stats.molecules, "valid": stats.valid},
         "compared_with": corpus.name if prior or settings.reference else None,
+        "written_as": NAMES[representation_of(checkpoint.vocabulary)],
         "metrics": [asdict(result) for result in results],
-        "samples": _sample_rows(generated, records, stats.canonical),
+        "samples": _sample_rows(generated, records, stats.canonical, written),
         "training_properties": _training_rows(stats),
     }
     atomic_write_text(run_dir / REPORT_FILE, json.dumps(report, ensure_ascii=False))
@@ -204,15 +207,24 @@ def _generate(run_dir: Path, checkpoint, settings: AssessmentSettings) -> list[s
     return generated
 
 
-def _sample_rows(generated: list[str], records: list, training: frozenset[str]) -> list[dict]:
+def _sample_rows(
+    generated: list[str], records: list, training: frozenset[str], written: list[str]
+) -> list[dict]:
+    """A row a sample: its SMILES (and a SELFIES model's SELFIES: ``written`` differs),
+    valid or why not, and for a molecule whether it is new, passes the filters, its
+    properties."""
     from charrnn.chem.properties import PROPERTY_NAMES
     from charrnn.chem.smiles import smiles_problem
+    from charrnn.core.representation import NO_ATOM
 
     rows = []
-    for text, record in zip(generated, records, strict=True):
+    for text, record, as_written in zip(generated, records, written, strict=True):
         row: dict = {"smiles": text, "valid": record is not None}
+        if as_written != text:
+            row = {"selfies": as_written, **row}
         if record is None:
-            row["problem"] = smiles_problem(text) or "RDKit cannot read it"
+            problem = smiles_problem(text) if text or as_written == text else NO_ATOM
+            row["problem"] = problem or "RDKit cannot read it"
         else:
             row |= {
                 "canonical": record.canonical,

@@ -16,6 +16,7 @@ from typing import Literal, get_args
 from charrnn.core.batches import TrainingData, prepare_data
 from charrnn.core.checkpoint import CheckpointError
 from charrnn.core.model import ModelConfig
+from charrnn.core.representation import NAMES, selfies_lines, unwritable_sentence
 from charrnn.core.tokens import SPECIALS, Tokenizer, Vocabulary, build_vocabulary
 from charrnn.core.train_config import TrainConfig
 from charrnn.corpora.builtins import load_builtin
@@ -46,6 +47,19 @@ class RunConfig:
     init_from: str | None = None  # what this one was fine-tuned from: "prior:ID" or a run folder
     engine: Engine = "torch"  # what trains it (older runs: torch)
     added_tokens: tuple[str, ...] = ()  # symbols of the corpus the model started from lacked
+    # SELFIES runs (tokenizer "selfies"): how many corpus molecules SELFIES cannot write, and
+    # the first few with why; training leaves them out
+    unwritable: int = 0
+    unwritable_examples: tuple[str, ...] = ()
+
+    @property
+    def representation(self) -> str:
+        """How the molecules are written for the model, in words: SMILES or SELFIES."""
+        return NAMES["selfies"] if self.tokenizer == "selfies" else NAMES["smiles"]
+
+    def unwritable_sentence(self) -> str:
+        """The molecules SELFIES could not write and training left out, in words."""
+        return unwritable_sentence(self.unwritable, self.unwritable_examples)
 
     def added_tokens_sentence(self) -> str:
         """The symbols fine-tuning adds, in words ("" when none)."""
@@ -75,6 +89,7 @@ class RunConfig:
         values["model"] = ModelConfig.from_json(data["model"])
         values["train"] = TrainConfig.from_json(data["train"])
         values["added_tokens"] = tuple(data.get("added_tokens", ()))
+        values["unwritable_examples"] = tuple(data.get("unwritable_examples", ()))
         return cls(**values)
 
 
@@ -165,6 +180,20 @@ def augmented_spellings(lines: list[str], seed: int) -> list[str]:
     return [randomized_smiles(line, rng) for line in lines for _ in range(2)]
 
 
+def written_lines(
+    corpus: Corpus, tokenizer: Tokenizer, canonical: bool, augment_seed: int | None = None
+) -> tuple[list[str], list[str], list]:
+    """The molecules as the model reads them (SMILES spelled as ``canonical`` says, or their
+    SELFIES for the "selfies" tokenizer), the augmented spellings for ``augment_seed`` (none
+    without one), and the molecules SELFIES cannot write (representation.Unwritable)."""
+    lines = spelled_lines(corpus, canonical)
+    extra = augmented_spellings(lines, augment_seed) if augment_seed is not None else []
+    if tokenizer != "selfies":
+        return lines, extra, []
+    lines, unwritable = selfies_lines(lines)
+    return lines, selfies_lines(extra)[0], unwritable
+
+
 def corpus_facts_of(
     corpus: Corpus,
     tokenizer: str = "auto",
@@ -173,13 +202,16 @@ def corpus_facts_of(
 ) -> dict:
     """What planning a run needs from its corpus: its kind, its fingerprint, its size in
     characters, the tokenizer ("auto" resolved) and the tokens of its vocabulary (as
-    training spells the molecules, with the augmented spellings training_data adds for
-    ``augment_seed``), and their count."""
+    training writes the molecules, with the augmented spellings training_data adds for
+    ``augment_seed``), and their count; for SELFIES, the molecules it cannot write."""
     smiles = corpus.kind == "smiles"
     tokenizer = resolve_tokenizer(tokenizer, corpus)
-    texts = spelled_lines(corpus, canonical) if smiles else [corpus.text]
-    if smiles and augment_seed is not None:
-        texts += augmented_spellings(texts, augment_seed)
+    unwritable: list = []
+    if smiles:
+        lines, extra, unwritable = written_lines(corpus, tokenizer, canonical, augment_seed)
+        texts = lines + extra
+    else:
+        texts = [corpus.text]
     vocabulary = build_vocabulary(texts, tokenizer, line_based=smiles)
     return {
         "kind": corpus.kind,
@@ -188,6 +220,8 @@ def corpus_facts_of(
         "tokenizer": tokenizer,
         "vocab_size": vocabulary.size,
         "tokens": [token for token in vocabulary.tokens if token not in SPECIALS],
+        "unwritable": len(unwritable),
+        "unwritable_examples": [item.describe() for item in unwritable[:SHOWN_INVALID_LINES]],
     }
 
 
@@ -276,6 +310,8 @@ def training_data(
     The same corpus and config give the same split and vocabulary every time, which is what
     resuming and evaluating a run rely on. With augmentation, two random spellings of each
     molecule (seeded) also enter the vocabulary, so the trainer's spellings can be encoded.
+    The "selfies" tokenizer trains on the SELFIES of the molecules SELFIES can write (the
+    plan reported the others: RunConfig.unwritable).
     """
     if corpus.kind == "text":
         return prepare_data(
@@ -284,8 +320,8 @@ def training_data(
             validation_fraction=config.validation_fraction,
             vocabulary=vocabulary,
         )
-    lines = spelled_lines(corpus, config.canonical)
-    extra = augmented_spellings(lines, config.seed) if config.augment else []
+    augment_seed = config.seed if config.augment else None
+    lines, extra, _ = written_lines(corpus, tokenizer, config.canonical, augment_seed)
     return prepare_data(
         lines=lines,
         tokenizer=tokenizer,

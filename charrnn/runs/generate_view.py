@@ -1,5 +1,8 @@
 """What the Generate page decides about samples: the sampling settings a request becomes,
 the samples' table and download, and which of them "Share with the class" publishes.
+
+A SELFIES model's samples are kept as it wrote them; the table shows both strings, and the
+drawings, downloads and the gallery get the SMILES they decode to.
 """
 
 from __future__ import annotations
@@ -9,7 +12,9 @@ import random
 import pandas as pd
 
 from charrnn.chem.smiles import canonical_set, smiles_problem
+from charrnn.core.representation import NO_ATOM, to_smiles, writes_selfies
 from charrnn.core.sample import SampleConfig
+from charrnn.core.tokens import Vocabulary
 from charrnn.runs import gallery
 
 NEW_SEED = 0  # the seed the page offers for "new samples each time"
@@ -51,12 +56,28 @@ def made_text(made: dict) -> str:
     return f"Made with seed {made['seed']}{made_at}: enter the seed above to get these again."
 
 
-def molecule_table(samples: list[tuple[str, float]]) -> pd.DataFrame:
-    """One row a sampled SMILES: valid or not (and why), its log-likelihood."""
-    texts = [text for text, _ in samples]
-    problems = [smiles_problem(text) for text in texts]
+def as_molecules(
+    samples: list[tuple[str, float]], vocabulary: Vocabulary | None
+) -> list[tuple[str, float]]:
+    """The samples as SMILES with their log-likelihoods (a SELFIES model's decoded)."""
+    if vocabulary is None or not writes_selfies(vocabulary):
+        return list(samples)
+    return [(to_smiles(text, vocabulary), ll) for text, ll in samples]
+
+
+def molecule_table(
+    samples: list[tuple[str, float]], vocabulary: Vocabulary | None = None
+) -> pd.DataFrame:
+    """One row a sample: its SELFIES (a SELFIES model's) and SMILES, valid or not (and
+    why), its log-likelihood."""
+    molecules = as_molecules(samples, vocabulary)
+    texts = [text for text, _ in molecules]
+    selfies = vocabulary is not None and writes_selfies(vocabulary)
+    problems = [smiles_problem(text) if text or not selfies else NO_ATOM for text in texts]
+    written = {"SELFIES": [text for text, _ in samples]} if selfies else {}
     return pd.DataFrame(
         {
+            **written,
             "SMILES": texts,
             "valid": [problem is None for problem in problems],
             "reason if invalid": [problem or "" for problem in problems],
@@ -70,9 +91,10 @@ def distinct_valid(table: pd.DataFrame) -> int:
     return len(canonical_set(list(table.loc[table["valid"], "SMILES"])))
 
 
-def shared_items(made: dict, smiles: bool) -> list[str]:
-    """What "Share with the class" publishes: the first samples, within the gallery's caps."""
-    texts = [text for text, _ in made["samples"]]
+def shared_items(made: dict, smiles: bool, vocabulary: Vocabulary | None = None) -> list[str]:
+    """What "Share with the class" publishes: the first samples (molecules as SMILES),
+    within the gallery's caps."""
+    texts = [text for text, _ in as_molecules(made["samples"], vocabulary)]
     if smiles:
         return texts[: gallery.MAX_MOLECULES]
     return [text[: gallery.MAX_TEXT_CHARACTERS] for text in texts[: gallery.MAX_TEXTS]]

@@ -69,7 +69,7 @@ def plan_run(
     base = _base_model(choice.init_from, space) if choice.init_from else None
     tokenizer = base[0].tokenizer if base else choice.tokenizer
     if choice.tokenizer not in ("auto", tokenizer):
-        raise RunError(f"The model to start from uses the {tokenizer} tokenizer.")
+        raise RunError(_other_tokenizer(tokenizer, choice.tokenizer))
     train = choice.train
     augment_seed = train.seed if train.augment else None
     if space is not None:  # read and checked away from the web server, once per file
@@ -87,6 +87,8 @@ def plan_run(
         )
         facts = corpus_facts_of(corpus, tokenizer, augment_seed, train.canonical)
     smiles = facts["kind"] == "smiles"
+    if facts["tokenizer"] == "selfies" and not smiles:
+        raise RunError("SELFIES is a way to write molecules: choose a corpus of molecules.")
     if not smiles:
         train = replace(train, augment=False, canonical=False, chem_every=0)
     preset = None if base else choice.preset or DEFAULT_PRESET
@@ -128,7 +130,20 @@ def plan_run(
         init_from=_init_reference(choice.init_from, space),
         engine=choice.engine,
         added_tokens=tuple(new_tokens),
+        unwritable=int(facts.get("unwritable", 0)),
+        unwritable_examples=tuple(facts.get("unwritable_examples", ())),
     )
+
+
+def _other_tokenizer(base: str, chosen: str) -> str:
+    """Why a model cannot start from one that reads its text another way, in words."""
+    if "selfies" in (base, chosen):
+        writes, wanted = ("SELFIES", "SMILES") if base == "selfies" else ("SMILES", "SELFIES")
+        return (
+            f"The model to start from writes molecules as {writes}, so it cannot go on to "
+            f"write them as {wanted}. Start a new model, or one that writes {wanted}."
+        )
+    return f"The model to start from uses the {base} tokenizer."
 
 
 def _init_reference(init_from: str | None, space: Workspace | None) -> str | None:

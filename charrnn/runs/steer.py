@@ -13,6 +13,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -29,6 +30,7 @@ from charrnn.core.checkpoint import (
 from charrnn.core.events import append_event
 from charrnn.core.model import CharRNN
 from charrnn.core.reinforce import likelihood_update, reinvent_update
+from charrnn.core.representation import to_smiles, writes_selfies
 from charrnn.core.sample import SampleConfig, sample
 from charrnn.core.tokens import Vocabulary
 from charrnn.core.train_config import Control
@@ -111,7 +113,7 @@ class Steerer:
                 precision="float32",
             ),
         )
-        scored = self.scorer([s.text if s.finished else "" for s in drawn])  # cut off: invalid
+        scored = self.scored([s.text if s.finished else "" for s in drawn])  # cut off: invalid
         rewards = self.filter.rewards(scored) if self.filter else [m.score for m in scored]
         sequences = [self._encode(s.text, s.finished) for s in drawn]
         if config.method == "reinvent":
@@ -136,6 +138,15 @@ class Steerer:
         self.batches.setdefault("first", self.batch_values(scored))
         self.batches["last"] = self.batch_values(scored)
         return self._measure(scored, rewards, loss)
+
+    def scored(self, texts: list[str]) -> list[ScoredMolecule]:
+        """The score of what the agent wrote. A SELFIES model's text is scored as the SMILES
+        it spells, and each molecule keeps the SELFIES written, which replay and hill
+        climbing feed the agent again."""
+        if not writes_selfies(self.vocabulary):
+            return self.scorer(texts)
+        scored = self.scorer([to_smiles(text, self.vocabulary) for text in texts])
+        return [replace(m, smiles=text) for m, text in zip(scored, texts, strict=True)]
 
     def _hill_climb(self, scored: list[ScoredMolecule], rewards: list[float]) -> float | None:
         """Fine-tune on the best molecules so far (the memory's, else this batch's)."""

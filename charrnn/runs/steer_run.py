@@ -17,6 +17,7 @@ from charrnn.chem.scorer import Scorer
 from charrnn.chem.scoring import ScoreSpec
 from charrnn.core.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint
 from charrnn.core.model import CharRNN
+from charrnn.core.representation import to_smiles
 from charrnn.core.sample import SampleConfig, sample
 from charrnn.core.tokens import Vocabulary
 from charrnn.core.train_config import Control, TrainConfig
@@ -83,7 +84,8 @@ def starting_point(
         seed=seed,
         precision="float32",
     )
-    scored = scorer([s.text if s.finished else "" for s in sample(model, vocabulary, config)])
+    drawn = sample(model, vocabulary, config)  # a SELFIES model's: scored as SMILES
+    scored = scorer([to_smiles(s.text, vocabulary) if s.finished else "" for s in drawn])
     return {
         "summary": batch_summary(scored, scorer.names),
         "names": list(scorer.names),

@@ -10,6 +10,7 @@ from typing import Literal
 
 from charrnn.chem.smiles import canonical_smiles
 from charrnn.core.model import CharRNN
+from charrnn.core.representation import to_smiles, writes_selfies
 from charrnn.core.sample import Sample, SampleConfig, sample
 from charrnn.core.tokens import Vocabulary
 from charrnn.errors import SettingsError
@@ -29,7 +30,8 @@ class UniqueResult:
     first sample that wrote it, and how many samples (tries) it took."""
 
     kind: Kind
-    found: tuple[tuple[str, float], ...]  # canonical SMILES or a line, its log-likelihood
+    # canonical SMILES (a SELFIES model's: what it wrote) or a line, its log-likelihood
+    found: tuple[tuple[str, float], ...]
     wanted: int
     tries: int
     max_tries: int
@@ -88,16 +90,17 @@ def sample_unique(
     if wanted < 1 or max_tries < 1:
         raise SettingsError("The number wanted and the most tries must both be at least 1.")
     kind: Kind = "molecules" if vocabulary.line_based else "lines"
-    found: dict[str, float] = {}
+    written = writes_selfies(vocabulary)  # kept as written: Generate shows both strings
+    found: dict[str, tuple[str, float]] = {}
     tries, batch, size = 0, 0, FIRST_BATCH
     while len(found) < wanted and tries < max_tries:
         size = min(batch_size, max_tries - tries, max(size, 2 * (wanted - len(found))))
         chunk = replace(config, num_samples=size, seed=_batch_seed(config.seed, batch))
         for item in write(model, vocabulary, chunk):
-            key = identity(item.text, kind, config.prompt)
+            key = identity(to_smiles(item.text, vocabulary), kind, config.prompt)
             if key is not None and key not in found and len(found) < wanted:
-                found[key] = item.log_likelihood
+                found[key] = (item.text if written else key, item.log_likelihood)
         tries, batch, size = tries + size, batch + 1, size * 2
         if progress is not None:
             progress(len(found), tries)
-    return UniqueResult(kind, tuple(found.items()), wanted, tries, max_tries)
+    return UniqueResult(kind, tuple(found.values()), wanted, tries, max_tries)
