@@ -97,3 +97,37 @@ def representation_choice() -> Representation:
         "models learn the molecules' distribution better (a 2024 study found them closer to "
         "the training set). The shipped priors write SMILES: a SELFIES model starts new.",
     )
+
+
+def representation_lesson(space, runner, choice, name: str, disabled: bool) -> None:
+    """ "SMILES against SELFIES": the same model trained twice on the same molecules with the
+    same settings, once for each way of writing them (the second waits for the first)."""
+    from dataclasses import replace
+
+    from charrnn.core.representation import tokenizer_of
+    from charrnn.errors import UserError
+    from charrnn.runs.plan import plan_run
+
+    with st.expander("Lesson: SMILES against SELFIES"):
+        st.markdown(
+            "Train this model twice on these molecules, with these settings: once writing "
+            "them as SMILES, once as SELFIES. When both have finished, check each on the "
+            "**Chemistry** page. SELFIES models write only valid molecules; SMILES models "
+            "usually come closer to the training molecules (a lower FCD), because a SMILES "
+            "string shows the molecule's shape more directly. Which matters more depends on "
+            "what you want the molecules for."
+        )
+        if st.button("Train both", key="train_both_representations", disabled=disabled):
+            try:
+                configs = [
+                    (kind, plan_run(replace(choice, tokenizer=tokenizer_of(kind)), space))
+                    for kind in REPRESENTATIONS
+                ]
+                made = [space.create_run(f"{name} ({NAMES[kind]})", c) for kind, c in configs]
+                for run_id in made:
+                    runner.submit(space.run_dir(run_id))
+                space.update_choices(run=made[0], model=None)
+            except UserError as error:
+                st.error(str(error))
+            else:
+                st.rerun()

@@ -131,6 +131,10 @@ def settings_form(corpus: dict, busy: bool) -> None:
             st.error(str(error))
         else:
             st.rerun()  # the sidebar, drawn before the run existed, names it too
+    if smiles and not init_from:  # both start new: the shipped priors write SMILES only
+        lesson_name = name or default_run_name(preset, corpus["name"], None)
+        disabled = busy or bool(budget.problem)
+        train_form.representation_lesson(space, runner, choice, lesson_name, disabled)
 
 
 def start_choices(smiles: bool, priors: bool = True) -> dict[str, str]:

@@ -158,3 +158,35 @@ def test_train_offers_selfies_without_the_smiles_prior_and_plans_a_selfies_run(h
     no_exceptions(at)
     shown = [code.value for code in at.code]  # the model's latest samples, decoded too
     assert shown and all("\n= " in text for text in shown)
+
+
+def test_the_lesson_trains_the_same_model_as_smiles_and_as_selfies(home):
+    token = new_workspace(home)
+    space = Workspace(token, home)
+    reference = space.save_corpus(SMILES_CORPUS, "molecules.smi", 10**6)
+    space.update_choices(
+        corpus={"reference": reference, "name": "molecules.smi", "kind": "smiles"},
+        preset="tiny",
+    )
+    at = open_page(token, "train")
+    assert not any(b.key == "train_both_representations" for b in at.button)  # prior: SMILES
+    at.selectbox(key="train_init_from").set_value("").run()  # a new, untrained model
+    at.number_input(key="train_steps_tiny").set_value(15)
+    at.text_input(key="train_run_name").input("lesson")
+    at.button(key="train_both_representations").click().run()
+    no_exceptions(at)
+    assert not at.error
+    runs = {run.name: run.id for run in space.runs()}
+    assert set(runs) == {"lesson (SMILES)", "lesson (SELFIES)"}
+    configs = {
+        name: json.loads((space.run_dir(run_id) / "config.json").read_text())
+        for name, run_id in runs.items()
+    }
+    assert configs["lesson (SMILES)"]["tokenizer"] == "smiles"
+    assert configs["lesson (SELFIES)"]["tokenizer"] == "selfies"
+    for config in configs.values():  # the same model and training, only the writing differs
+        assert config["train"]["steps"] == 15 and config["model"]["hidden_size"] == 128
+    deadline = time.monotonic() + 180
+    while any(space.summary(run_id).status != "finished" for run_id in runs.values()):
+        assert time.monotonic() < deadline, "the runs did not finish"
+        time.sleep(1.0)
