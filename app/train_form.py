@@ -6,32 +6,30 @@ Kept apart from pages/train.py so that page stays short; what they become is cha
 
 from __future__ import annotations
 
+from dataclasses import astuple
+
 import streamlit as st
 
 from charrnn.core.model import CELLS, PRESETS
 from charrnn.core.numpy_train import ADAGRAD_LEARNING_RATE
 from charrnn.core.representation import NAMES, REPRESENTATIONS, Representation
 from charrnn.core.train_config import TrainConfig
-from charrnn.limits import MAX_EMBEDDING, MAX_HIDDEN, MAX_LAYERS
 from charrnn.runs.plan import FINETUNE_LEARNING_RATE
+from charrnn.runs.train_ranges import MODEL_NUMBERS, TRAIN_NUMBERS
 
-NUMBERS = (  # (settings, field, label, lowest, highest, step, help)
-    ("model", "layers", "Layers", 1, MAX_LAYERS, 1, "Layers of memory cells stacked up."),
-    ("model", "hidden_size", "Hidden size", 8, MAX_HIDDEN, 32, "How many numbers it remembers."),
-    ("model", "embedding_size", "Embedding size", 4, MAX_EMBEDDING, 16, "Numbers per character."),
-    ("model", "dropout", "Dropout", 0.0, 0.8, 0.05, "Ignores some numbers: less memorising."),
-    ("train", "sequence_length", "Sequence length", 8, 512, 8, "Characters read per lesson."),
-    ("train", "batch_size", "Batch size", 1, 512, 8, "Lessons learned from at once."),
-    ("train", "learning_rate", "Learning rate", 1e-5, 1.0, 1e-4, "Size of each correction."),
+NUMBERS = (  # (settings, field, help); labels and ranges: charrnn.runs.train_ranges
+    ("model", "layers", "Layers of memory cells stacked up."),
+    ("model", "hidden_size", "How many numbers it remembers."),
+    ("model", "embedding_size", "Numbers per character."),
+    ("model", "dropout", "Ignores some numbers: less memorising."),
+    ("train", "sequence_length", "Characters read per lesson."),
+    ("train", "batch_size", "Lessons learned from at once."),
+    ("train", "learning_rate", "Size of each correction."),
     (
         "train",
         "weight_decay",
-        "Weight decay",
-        0.0,
-        1.0,
-        0.05,
-        "Shrinks the numbers a little at "
-        "each step: less memorising (AdamW). Helps long runs on small corpora.",
+        "Shrinks the numbers a little at each step: less memorising (AdamW). Helps long runs "
+        "on small corpora.",
     ),
 )
 
@@ -58,7 +56,9 @@ def size_numbers(
         disabled=bool(fixed),
     )
     columns = [middle, right, left, middle, right, left, middle, right]
-    for column, (group, field, label, low, high, step, help) in zip(columns, NUMBERS, strict=True):
+    for column, (group, field, help) in zip(columns, NUMBERS, strict=True):
+        ranges = MODEL_NUMBERS if group == "model" else TRAIN_NUMBERS
+        label, low, high, step = astuple(ranges[field])
         value = type(low)(base[field] if group == "model" else getattr(defaults, field))
         key = f"train_{field}_{shaped}" if group == "model" else f"train_{field}"
         if field == "learning_rate" and engine == "numpy":

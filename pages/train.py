@@ -32,6 +32,7 @@ from charrnn.runs.plan import (
 )
 from charrnn.runs.priors import is_prior, shipped_priors
 from charrnn.runs.status import ACTIVE, RunStatus, read_status
+from charrnn.runs.train_ranges import TRAIN_NUMBERS, default_minutes, minutes_range
 from charrnn.runs.train_view import (
     REFRESH_SECONDS,
     default_run_name,
@@ -178,11 +179,12 @@ def start_from(names: dict[str, str]) -> str | None:
 
 def frozen_layers(column) -> int:
     """How many of the lowest layers fine-tuning keeps as they are."""
+    frozen = TRAIN_NUMBERS["freeze_layers"]
     return int(
         column.number_input(
-            "Frozen layers",
-            0,
-            8,
+            frozen.label,
+            frozen.lowest,
+            frozen.highest,
             0,
             key="train_freeze_layers",
             help="Keep the lowest layers of memory cells exactly as the model to start from "
@@ -199,16 +201,23 @@ def training_limits(
     augmentation and chemistry checks (text has neither); ``finetune``: a prior's defaults."""
     kind = "finetune" if finetune else preset
     by_time = column.radio("Train for", ["steps", "minutes"], key="train_limit", horizontal=True)
-    most = float(space.server_settings.job_minutes or 600)  # the server's time cap
+    job_minutes = space.server_settings.job_minutes  # the server's time cap
     if by_time == "minutes":
+        most = minutes_range(job_minutes)
         minutes = column.number_input(
-            "Minutes", min(0.5, most), most, min(5.0, most), key="train_minutes"
+            most.label, most.lowest, most.highest, default_minutes(job_minutes), key="train_minutes"
         )
         limits = {"steps": None, "minutes": minutes}
     else:
         most_steps = FINETUNE_STEPS if finetune else DEFAULT_STEPS[preset]
+        steps_range = TRAIN_NUMBERS["steps"]
         steps = column.number_input(
-            "Steps", 10, 200_000, most_steps, step=100, key=f"train_steps_{kind}"
+            steps_range.label,
+            steps_range.lowest,
+            steps_range.highest,
+            most_steps,
+            step=steps_range.step,
+            key=f"train_steps_{kind}",
         )
         limits = {"steps": steps}
     if finetune:
@@ -219,12 +228,13 @@ def training_limits(
         "SMILES augmentation: also show each molecule written in other valid ways",
         key="train_augment",
     )
+    every = TRAIN_NUMBERS["chem_every"]
     chem_every = st.number_input(
-        "Check the chemistry every ... steps (0: never)",
-        0,
-        100_000,
+        f"{every.label} (0: never)",
+        every.lowest,
+        every.highest,
         FINETUNE_CHEM_EVERY if finetune else DEFAULT_CHEM_EVERY[preset],
-        step=50,
+        step=every.step,
         key=f"train_chem_every_{kind}",
         help="Samples molecules now and then and counts how many are valid, unique and new.",
     )
