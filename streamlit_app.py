@@ -30,8 +30,10 @@ navigation = st.navigation(
 )
 st.session_state[ui.NAVIGATED] = True
 wanted = st.session_state.pop(ui.WANTED_PAGE, None)
+query = st.session_state.pop(ui.WANTED_QUERY, None)
 if wanted in {file for file, _, _ in PAGES}:
-    st.switch_page(wanted)  # the page whose address was opened (see ui.through_the_app)
+    # the page whose address was opened, with its query (see ui.through_the_app)
+    st.switch_page(wanted, query_params=query)
 space = ui.workspace()
 ui.job_runner()
 ui.sidebar(space)

@@ -61,6 +61,7 @@ def job_runner():
 
 
 NAVIGATED, WANTED_PAGE = "app_navigation_ran", "app_wanted_page"
+WANTED_QUERY = "app_wanted_query"  # the address's query (e.g. a recipe link's), kept for it
 
 
 def through_the_app(page_file: str) -> None:
@@ -70,6 +71,7 @@ def through_the_app(page_file: str) -> None:
     if st.session_state.get(NAVIGATED):
         return
     st.session_state[WANTED_PAGE] = f"pages/{Path(page_file).name}"
+    st.session_state[WANTED_QUERY] = st.query_params.to_dict()  # switch_page drops it
     if st.query_params.get("ws"):
         st.session_state["ws"] = st.query_params.get("ws")
     st.switch_page("streamlit_app.py")

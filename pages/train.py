@@ -10,7 +10,7 @@ from dataclasses import replace
 import streamlit as st
 
 from app import engines as engine_parts
-from app import train_form, ui
+from app import recipe_link, train_form, ui
 from charrnn.core.model import DEFAULT_PRESET, PRESETS
 from charrnn.core.representation import selfies_to_smiles, tokenizer_of
 from charrnn.core.train_config import TrainConfig
@@ -55,6 +55,8 @@ NEW_MODEL = ""  # the "Start from" choice of a new model (run ids are never empt
 space = ui.workspace()
 runner = ui.job_runner()
 st.title("Train a model")
+recipe_link.open_recipe(space)  # a recipe link fills the settings below (and starts nothing)
+recipe_link.show_notice()
 
 
 def settings_form(corpus: dict, busy: bool) -> None:
@@ -128,10 +130,12 @@ def settings_form(corpus: dict, busy: bool) -> None:
             run_id = space.create_run(name or default_name, config)
             runner.submit(space.run_dir(run_id))
             space.update_choices(run=run_id, model=None)  # the new run is the one to use
+            recipe_link.forget_notice()
         except UserError as error:
             st.error(str(error))
         else:
             st.rerun()  # the sidebar, drawn before the run existed, names it too
+    recipe_link.share(corpus, choice, representation, name)
     if smiles and not init_from:  # both start new: the shipped priors write SMILES only
         lesson_name = name or default_run_name(preset, corpus["name"], None)
         disabled = busy or bool(budget.problem)
