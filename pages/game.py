@@ -49,6 +49,10 @@ def submit(space, model_id: str, vocabulary, step: int) -> None:
         st.session_state[PROBLEM] = str(error)
 
 
+def chance(probability: float) -> str:
+    return f"{probability:.1%}" if probability >= 0.0005 else "< 0.1%"
+
+
 def label(token: str) -> str:
     """A token as a person reads it ("␣ space", "⏎ newline", "⏹ end"...)."""
     return token_label(token)
@@ -65,7 +69,7 @@ def show_text(game: Round) -> None:
         pieces.append("?")
         values.append(0.0)
         current = len(pieces) - 1
-    st.html(text_html(pieces, values=values, current=current))
+    st.html(f'<div style="font-size:1.5rem">{text_html(pieces, values, current)}</div>')
 
 
 def show_step(game: Round, number: int, unit: str) -> None:
@@ -81,7 +85,7 @@ def show_step(game: Round, number: int, unit: str) -> None:
         st.caption(f"Your guess would make the molecule invalid: {why}.")
     rows = {
         f"the model's guesses for {unit} {number + 1}": [label(t) for t, _ in step.model_top],
-        "its chance": [f"{p:.1%}" for _, p in step.model_top],
+        "its chance": [chance(p) for _, p in step.model_top],
         "the true one": ["✓" if t == step.target else "" for t, _ in step.model_top],
     }
     if game.kind == "smiles":
@@ -92,7 +96,7 @@ def show_step(game: Round, number: int, unit: str) -> None:
     if step.target not in [t for t, _ in step.model_top]:
         st.caption(
             f"The true {unit} was not among the model's five: it gave it "
-            f"{step.model_probability:.2%}."
+            f"{chance(step.model_probability)}."
         )
 
 
@@ -149,7 +153,7 @@ def show_table(game: Round) -> None:
             "yours": [label(s.guess) for s in done],
             "your loss": [round(person_step_loss(s.right, game.choices), 2) for s in done],
             "model's first guess": [label(s.model_top[0][0]) for s in done],
-            "model's chance of the true one": [f"{s.model_probability:.1%}" for s in done],
+            "model's chance of the true one": [chance(s.model_probability) for s in done],
             "model's loss": [round(s.model_loss, 2) for s in done],
         },
         hide_index=True,

@@ -88,7 +88,9 @@ def test_a_round_with_a_text_run_played_to_its_score(monkeypatch, home, text_spa
     result = scores(at)
     right, wrong = -math.log(0.99), -math.log(0.01 / (game.choices - 1))
     assert result["You"] == pytest.approx((4 * right + 2 * wrong) / 6, abs=0.01)
-    assert 0 <= result["The model"] < 10
+    game = current_round(space, run_id)
+    model_loss = sum(step.model_loss for step in game.steps) / len(game.steps)
+    assert result["The model"] == pytest.approx(model_loss, abs=0.005)
     text = " ".join(caption.value for caption in at.caption)
     assert "nats per character" in text and "Train page" in text
     assert "4 of 6 right" in text
@@ -129,6 +131,8 @@ def test_a_round_with_the_shipped_prior_in_a_new_workspace(monkeypatch, home):
         assert current_round(space, PRIOR).guessed == number + 1
     result = scores(at)
     assert set(result) == {"You", "The model"}
-    assert result["The model"] < 2.5  # the prior knows drug-like molecules
+    game = current_round(space, PRIOR)
+    model_loss = sum(step.model_loss for step in game.steps) / len(game.steps)
+    assert result["The model"] == pytest.approx(model_loss, abs=0.005)
     text = " ".join(caption.value for caption in at.caption)
     assert "nats per symbol" in text and "validation loss on the Train page ended at 0.52" in text
