@@ -100,6 +100,20 @@ def test_a_round_with_a_text_run_played_to_its_score(monkeypatch, home, text_spa
     again = game_page(monkeypatch, home, token, run_id)
     no_exceptions(again)
     assert scores(again) == result
+    # Shared to the class gallery's leaderboard, under the name the person gives
+    again.button(key="game_publish").click().run()
+    assert "Write your name" in again.error[0].value
+    again.text_input(key="game_author").input("Ada <b>L</b>")
+    again.button(key="game_publish").click().run()
+    no_exceptions(again)
+    assert "leaderboard" in again.success[0].value
+    assert current_round(space, run_id).shared
+    again.switch_page("pages/gallery.py").run()
+    no_exceptions(again)
+    board = again.dataframe[0].value  # the leaderboard comes first
+    assert list(board["name"]) == ["Ada <b>L</b>"]  # plain text in a table, as typed
+    assert list(board["score"]) == [round(result["You"], 2)]
+    assert list(board["model"]) == ["tiny text"]
 
 
 def test_a_round_with_the_shipped_prior_in_a_new_workspace(monkeypatch, home):

@@ -88,6 +88,7 @@ class Round:
     steps: tuple[Step, ...]
     choices: int  # how many tokens could come next: a wrong sure guess shares 1 - SURE
     created: float = 0.0
+    shared: str | None = None  # the class gallery's entry of its score, once shared
 
     @property
     def guessed(self) -> int:
@@ -131,6 +132,7 @@ class Round:
             steps=steps,
             choices=int(data["choices"]),
             created=float(data.get("created", 0.0)),
+            shared=None if data.get("shared") is None else str(data["shared"]),
         )
 
 

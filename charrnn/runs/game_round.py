@@ -7,12 +7,14 @@ from __future__ import annotations
 import functools
 import random
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from charrnn.core.model import CharRNN
 from charrnn.core.representation import selfies_of
 from charrnn.core.tokens import EOS, Vocabulary, tokenize
 from charrnn.corpora.reading import Corpus
 from charrnn.errors import UserError
+from charrnn.runs import gallery
 from charrnn.runs.config import BUILTIN_PREFIX, load_corpus, read_run_config
 from charrnn.runs.game import (
     MAX_ROUND_LENGTH,
@@ -23,6 +25,7 @@ from charrnn.runs.game import (
     new_round,
     read_round,
     save_round,
+    score,
 )
 from charrnn.runs.models import results_folder
 from charrnn.runs.priors import find_prior, is_prior
@@ -179,6 +182,28 @@ def play_guess(
     if game is None:
         raise GameError("There is no round to guess in: start one.")
     return save_round(results_folder(space, model_id), guess(game, typed, vocabulary, step))
+
+
+def share_round(space: Workspace, model_id: str, author: str, model_name: str) -> Round:
+    """Publish a finished round's score to the class gallery's leaderboard (gallery.publish:
+    the name as the gallery takes it); the round remembers its entry, and the workspace the
+    name, offered again next time."""
+    game = current_round(space, model_id)
+    if game is None or not game.finished:
+        raise GameError("Finish the round first: its score is shared at the end.")
+    if game.shared:
+        return game
+    result = score(game)
+    unit = "character" if game.kind == "text" else "symbol"
+    line = (
+        f"{result.person_right} of {result.steps} right; the model {result.model_loss:.2f} "
+        f"nats per {unit} ({result.model_right} of {result.steps} first guesses right)"
+    )
+    entry = gallery.publish(
+        None, space.token, author, "game", [line], model_name, score=result.person_loss
+    )
+    space.update_choices(author=" ".join(author.split()))
+    return save_round(results_folder(space, model_id), replace(game, shared=entry))
 
 
 def trained_loss(space: Workspace, model_id: str) -> tuple[float, str] | None:
