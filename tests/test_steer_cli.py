@@ -57,6 +57,14 @@ def test_steer_writes_a_run_with_a_line_per_step(tmp_path, start_run, score_file
     steps = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [e["step"] for e in steps if e["kind"] == "step"] == [1, 2, 3]
     assert cli.main(["sample", str(out), "--num", "2", "--threads", "1"]) == 0  # a usable model
+    assert json.loads((out / "steer.json").read_text())["settings"]["diversity_by"] == "scaffold"
+
+
+def test_the_filter_works_by_molecule_when_asked(tmp_path, start_run, score_file):
+    out = tmp_path / "steered"
+    arguments = ("--score", str(score_file), "--steps", "1", "--out", str(out))
+    assert steer(str(start_run), *arguments, "--diversity-by", "molecule") == 0
+    assert json.loads((out / "steer.json").read_text())["settings"]["diversity_by"] == "molecule"
 
 
 def test_a_steered_run_resumes_with_new_limits(tmp_path, start_run, score_file, capsys):

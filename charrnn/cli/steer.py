@@ -26,7 +26,7 @@ from charrnn.runs.steer_run import (
 )
 
 SETTINGS = ("method", "steps", "minutes", "batch_size", "sigma", "learning_rate", "seed")
-SETTINGS += ("threads",)
+SETTINGS += ("threads", "diversity_by")
 SHOWN_HITS = 10
 
 
@@ -189,5 +189,11 @@ def add_steer_parser(commands, formatter, count, amount) -> None:
     steer.add_argument("--no-replay", action="store_true", help="no experience replay")
     steer.add_argument(
         "--no-diversity-filter", action="store_true", help="reward repeated scaffolds too"
+    )
+    steer.add_argument(
+        "--diversity-by",
+        choices=("scaffold", "molecule"),
+        help="the filter stops rewarding a ring system found 25 times (scaffold, the default), "
+        "or only repeated molecules (molecule: for steering toward one molecule)",
     )
     steer.add_argument("--resume", action="store_true", help="continue the run in --out")
