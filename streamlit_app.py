@@ -17,6 +17,7 @@ PAGES = (  # (file, title, icon)
     ("pages/steer.py", "Steer", ":material/explore:"),
     ("pages/chemistry.py", "Chemistry", ":material/science:"),
     ("pages/inside.py", "Inside", ":material/visibility:"),
+    ("pages/game.py", "Guess the next character", ":material/sports_esports:"),
     ("pages/models.py", "Models", ":material/inventory_2:"),
     ("pages/gallery.py", "Class gallery", ":material/groups:"),
     ("pages/instructor.py", "Instructor", ":material/admin_panel_settings:"),

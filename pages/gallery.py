@@ -1,4 +1,5 @@
-"""Class gallery: the samples and molecules people in the room chose to share from Generate.
+"""Class gallery: the samples and molecules people in the room chose to share from Generate,
+and the leaderboard of "Guess the next character".
 
 Everything shared is shown as plain text or drawings; a person can withdraw their own entries.
 """
@@ -52,6 +53,8 @@ def show_entry(entry: gallery.Entry, token: str, now: float) -> None:
         heading.markdown(f"**{escape_markdown(entry.author)}** · {escape_markdown(entry.run_name)}")
         noun = "sample" if entry.kind == "text" else "molecule"
         what = f"{len(entry.items)} {noun}{'s' * (len(entry.items) != 1)}"
+        if entry.kind == "game":
+            what = f"Guess the next character: {entry.score:.2f} nats per character"
         heading.caption(f"{what} · shared {ago(now - entry.created)}")
         if entry.mine:
             action.button(
@@ -61,7 +64,9 @@ def show_entry(entry: gallery.Entry, token: str, now: float) -> None:
                 args=(entry.id, token),
                 help="Take this entry out of the gallery. Only you see this button.",
             )
-        if entry.kind == "text":
+        if entry.kind == "game":
+            st.caption(escape_markdown(entry.items[0]))
+        elif entry.kind == "text":
             for text in entry.items:
                 st.code(text, language=None, wrap_lines=True)  # plain text, never Markdown
         else:
@@ -87,6 +92,23 @@ if not shown:
     st.page_link("pages/generate.py", label="Open Generate", icon=":material/auto_awesome:")
     st.stop()
 
+best = gallery.leaderboard()
+if best:
+    st.subheader("Guess the next character: the leaderboard")
+    st.caption(
+        "The lowest loss wins (nats per character, for molecules per symbol), as on the "
+        "Train page. Play on the page Guess the next character."
+    )
+    st.dataframe(
+        {
+            "": list(range(1, len(best) + 1)),
+            "name": [entry.author for entry in best],
+            "score": [round(entry.score, 2) for entry in best],
+            "model": [entry.run_name for entry in best],
+            "the round": [entry.items[0] for entry in best],
+        },
+        hide_index=True,
+    )
 now = time.time()
 for entry in shown[:limit]:
     show_entry(entry, space.token, now)

@@ -142,10 +142,12 @@ def class_gallery() -> None:
     for entry in shown:
         with st.container(border=True):
             about, action = st.columns([5, 1], vertical_alignment="center")
+            what = f"{len(entry.items)} {'samples' if entry.kind == 'text' else 'molecules'}"
+            if entry.kind == "game":
+                what = f"a game score, {entry.score:.2f}"
             about.markdown(
                 f"**{escape_markdown(entry.author)}** · {escape_markdown(entry.run_name)} · "
-                f"{len(entry.items)} {'samples' if entry.kind == 'text' else 'molecules'} · "
-                f"{duration(now - entry.created)} ago"
+                f"{what} · {duration(now - entry.created)} ago"
             )
             action.button(
                 "Remove",

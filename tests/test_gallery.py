@@ -49,7 +49,8 @@ def test_the_workspace_token_is_never_shown_nor_stored(root, alice):
     entry_id = gallery.publish(root, alice, "Alice", "text", ["x"], "run")
     (entry,) = gallery.entries(root, viewer_token=alice)
     assert alice not in repr(entry) and alice[:8] not in repr(entry)
-    assert set(vars(entry)) == {"id", "author", "kind", "items", "run_name", "created", "mine"}
+    public = {"id", "author", "kind", "items", "run_name", "created", "mine", "score"}
+    assert set(vars(entry)) == public
     stored = (gallery.gallery_dir(root) / f"{entry_id}.json").read_text()
     assert alice not in stored  # only a hash of it: a copied gallery folder gives nobody access
 
@@ -186,3 +187,27 @@ def test_an_id_with_a_trailing_newline_is_refused(root, alice):
     with pytest.raises(GalleryError):
         gallery.remove(root, entry_id + "\n")
     assert len(gallery.entries(root)) == 1
+
+
+def test_game_scores_make_a_leaderboard_lowest_loss_first(root, alice, bob):
+    line = "6 of 10 right; the model 1.92 nats per symbol"
+    slow = gallery.publish(root, alice, "Alice", "game", [line], "prior", score=3.12)
+    fast = gallery.publish(root, bob, "Bob", "game", [line], "my run", score=0.5)
+    gallery.publish(root, bob, "Bob", "text", ["hello"], "my run")  # not a game
+    best = gallery.leaderboard(root)
+    assert [(entry.id, entry.score) for entry in best] == [(fast, 0.5), (slow, 3.12)]
+    assert best[0].items == (line,) and best[0].author == "Bob"
+    assert gallery.entries(root)[0].score is None  # the text entry has no score
+    assert gallery.leaderboard(root, limit=1)[0].id == fast
+    with pytest.raises(GalleryError, match="with its score"):
+        gallery.publish(root, alice, "Alice", "game", [line], "prior")
+    with pytest.raises(GalleryError, match="with its score"):
+        gallery.publish(root, alice, "Alice", "game", [line], "prior", score=float("nan"))
+    with pytest.raises(GalleryError, match="with its score"):
+        gallery.publish(root, alice, "Alice", "text", ["x"], "prior", score=1.0)
+    with pytest.raises(GalleryError, match="one line"):
+        gallery.publish(root, alice, "Alice", "game", [line, line], "prior", score=1.0)
+    path = gallery.gallery_dir(root) / f"{slow}.json"  # a game without a score is broken
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps({**record, "score": "low"}))
+    assert [entry.id for entry in gallery.leaderboard(root)] == [fast]

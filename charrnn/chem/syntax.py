@@ -54,8 +54,26 @@ def invalid_smiles_reason(smiles: str) -> str:
     return _sanitize_reason(mol)
 
 
-def _syntax_problem(text: str) -> str | None:
-    """Scan the string left to right for the first mistake we can name, else None."""
+def dead_end_reason(start: str) -> str | None:
+    """Why no ending can turn ``start`` (the beginning of a SMILES) into one RDKit reads, as
+    far as its writing shows (brackets, branches, atom symbols); None when some ending might.
+
+    Branches and rings still open, and a bond or '(' at the very end, are fine in a start:
+    what follows may close or finish them. Too many bonds on an atom is not looked for.
+    """
+    text = start.strip()
+    if not text or len(text) > MAX_SMILES_LENGTH:
+        return None
+    space = _WHITESPACE.search(text)
+    if space is not None:
+        return f"a space or tab (position {space.start() + 1}): a SMILES has none"
+    return _syntax_problem(text, finished=False)
+
+
+def _syntax_problem(text: str, finished: bool = True) -> str | None:
+    """Scan the string left to right for the first mistake we can name, else None.
+
+    ``finished=False``: the string is only the start of a SMILES (see dead_end_reason)."""
     branches: list[int] = []  # positions of '(' not yet closed
     rings: dict[str, int] = {}  # ring label -> position where it was opened
     i = 0
@@ -91,6 +109,8 @@ def _syntax_problem(text: str) -> str | None:
             label = text[i : i + 3] if char == "%" else char
             if char == "%" and following == "(":
                 return None  # the rare %(123) form: let RDKit explain
+            if not finished and i + 3 > len(text) and re.fullmatch(r"%\d?", label):
+                break  # a two-digit ring label still being written
             if char == "%" and not re.fullmatch(r"%\d\d", label):
                 return f"a '%' must be followed by two digits (position {position})"
             if label in rings:
@@ -100,7 +120,9 @@ def _syntax_problem(text: str) -> str | None:
             i += len(label)
             continue
         elif char in _BONDS or char == ".":
-            if following in ("", "(", ")", ".") or following in _BONDS:
+            if (following or finished) and (
+                following in ("", "(", ")", ".") or following in _BONDS
+            ):
                 what = "the '.'" if char == "." else f"the bond '{char}'"
                 return f"{what} is not followed by an atom (position {position})"
         elif char.isalpha() or char == "*":
@@ -113,6 +135,8 @@ def _syntax_problem(text: str) -> str | None:
             hint = " (charges go inside square brackets, like [N+])" if char == "+" else ""
             return f"unexpected character '{char}' (position {position}){hint}"
         i += 1
+    if not finished:
+        return None
     unclosed = [(p, f"a '(' has no matching ')' (position {p})") for p in branches]
     unclosed += [
         (

@@ -1,4 +1,5 @@
-"""The class gallery: samples and molecule grids that participants chose to share with the room.
+"""The class gallery: samples and molecule grids that participants chose to share with the room,
+and the scores of the guessing game (a leaderboard: the lowest loss first).
 
 One JSON file per entry in <workspaces root>/gallery/, named by a generated id; the author's
 workspace is kept only as a hash, so an entry can be withdrawn by its author and nobody else.
@@ -24,11 +25,13 @@ from charrnn.runs.status import clean_name
 from charrnn.runs.workspace import TOKEN, default_root
 
 GALLERY_FOLDER = "gallery"
-EntryKind = Literal["text", "molecules"]  # shared samples, or shared SMILES drawn
+# shared samples, shared SMILES drawn, or a guessing game's score (charrnn.runs.game)
+EntryKind = Literal["text", "molecules", "game"]
 KINDS: tuple[EntryKind, ...] = get_args(EntryKind)
 MAX_TEXTS, MAX_TEXT_CHARACTERS = 10, 2000
 MAX_MOLECULES = 24
 MAX_AUTHOR_CHARACTERS = 40
+MAX_SCORE_CHARACTERS = 200  # a game entry's one line: how the round went
 MAX_ENTRIES = 500  # past this, the oldest entries are dropped: a room cannot fill the disk
 MAX_ENTRIES_PER_WORKSPACE = 20  # past this, that workspace's own oldest entries are dropped
 POSTS_PER_MINUTE = 5  # from one workspace: more are refused until the minute has passed
@@ -51,6 +54,7 @@ class Entry:
     run_name: str
     created: float
     mine: bool = False
+    score: float | None = None  # a game's: the person's loss in nats per character
 
 
 def gallery_dir(root: Path | None = None) -> Path:
@@ -88,7 +92,13 @@ def _clean_items(kind: str, items: list[str]) -> list[str]:
         raise GalleryError(f"A shared sample can be at most {MAX_TEXT_CHARACTERS:,} characters.")
     if kind == "molecules" and max(len(item) for item in items) > MAX_TEXT_CHARACTERS:
         raise GalleryError("These strings are too long to be molecules.")
+    if kind == "game" and (len(items) != 1 or len(items[0]) > MAX_SCORE_CHARACTERS):
+        raise GalleryError("A game is shared as one line on how the round went.")
     return items
+
+
+def _finite(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def publish(
@@ -98,8 +108,10 @@ def publish(
     kind: EntryKind,
     items: list[str],
     run_name: str,
+    score: float | None = None,
 ) -> str:
-    """Share samples ("text") or SMILES ("molecules") with the room; returns the entry's id.
+    """Share samples ("text"), SMILES ("molecules") or a guessing game's line and ``score``
+    ("game": the player's loss, lower is better) with the room; returns the entry's id.
 
     Texts and names are stored exactly as given (pages must show them as plain text).
     """
@@ -108,6 +120,8 @@ def publish(
     if not author:
         raise GalleryError("Write your name (or a nickname) so the room knows who shared this.")
     items = _clean_items(kind, items)
+    if (kind == "game") != (score is not None) or (score is not None and not _finite(score)):
+        raise GalleryError("A game is shared with its score, and only a game has one.")
     _count_post(_owner(workspace_token))
     folder = gallery_dir(root)
     now = time.time()
@@ -120,6 +134,7 @@ def publish(
         "run_name": clean_name(run_name),
         "created": now,
         "owner": _owner(workspace_token),
+        **({"score": float(score)} if score is not None else {}),
     }
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -194,6 +209,7 @@ def _read(path: Path) -> dict | None:
         and isinstance(created, int | float)
         and not isinstance(created, bool)
         and math.isfinite(created)
+        and (record["kind"] != "game" or _finite(record.get("score")))
     )
     return record if fine else None
 
@@ -233,9 +249,16 @@ def entries(
                 run_name=record["run_name"],
                 created=float(record["created"]),
                 mine=viewer is not None and hmac.compare_digest(viewer, record["owner"]),
+                score=float(record["score"]) if record["kind"] == "game" else None,
             )
         )
     return shown
+
+
+def leaderboard(root: Path | None = None, limit: int = 10) -> list[Entry]:
+    """The guessing game's shared scores, the lowest loss first (the oldest first on a tie)."""
+    games = [entry for entry in entries(root, limit=MAX_ENTRIES) if entry.kind == "game"]
+    return sorted(games, key=lambda entry: (entry.score, entry.created))[:limit]
 
 
 def withdraw(root: Path | None, entry_id: str, workspace_token: str) -> bool:
