@@ -4,6 +4,7 @@ shows opens the same settings elsewhere and never holds the workspace token."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -11,6 +12,7 @@ from app_support import APP, no_exceptions
 from streamlit.testing.v1 import AppTest
 
 from charrnn.runs.plan import DEFAULT_STEPS, FINETUNE_STEPS
+from charrnn.runs.status import ACTIVE
 from charrnn.runs.workspace import Workspace
 
 LESSON = {
@@ -75,6 +77,13 @@ def test_a_recipe_fills_the_train_page_and_starts_nothing():
     no_exceptions(at)
     assert [run.name for run in space.runs()] == ["Lesson one"]
     assert "Filled from a recipe link" not in shown(at, "info")
+    [run] = space.runs()  # stopped, so that no job outlives this test in the shared runner
+    deadline = time.monotonic() + 120
+    while space.summary(run.id).status in ACTIVE:
+        assert time.monotonic() < deadline, "the run did not stop"
+        if space.summary(run.id).status == "running":
+            space.send(run.id, "stop")
+        time.sleep(0.5)
 
 
 def test_a_bad_value_is_explained_and_left_at_its_default():
