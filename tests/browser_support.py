@@ -233,3 +233,24 @@ def screenshot(page, name: str) -> Path:
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(size)
     return path
+
+
+def require_chromium():
+    """Called at the top of a browser test module: skips the module, with the reason, where
+    Debian's chromium or Playwright is missing; returns ``playwright.sync_api``."""
+    import pytest
+
+    if not CHROMIUM.exists():
+        pytest.skip(
+            "Debian's chromium is not installed (apt-get install chromium); browser tests skipped",
+            allow_module_level=True,
+        )
+    return pytest.importorskip("playwright.sync_api")
+
+
+def visitor(browser):
+    """A new person: a fresh browser context (no cookies, so a new workspace) and its tab."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    return context, tab

@@ -139,3 +139,23 @@ def root(tmp_path) -> Path:
 def space(root) -> Workspace:
     """A fresh workspace under ``root``."""
     return Workspace(new_workspace(root), root)
+
+
+# ----- browser tests: each module brings its `server`; chromium and a fresh visitor here ---
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium through Playwright, once per browser test module."""
+    from browser_support import chromium_browser
+
+    with chromium_browser() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh visitor (a new browser context: no cookies, a new workspace)."""
+    from browser_support import visitor
+
+    context, tab = visitor(browser)
+    yield tab
+    context.close()

@@ -13,25 +13,19 @@ import time
 
 import pytest
 from browser_support import (
-    CHROMIUM,
     caption,
-    chromium_browser,
     click_button,
     keyed,
     no_traceback,
     open_page,
+    require_chromium,
     running_server,
     screenshot,
     settle,
 )
 
 pytestmark = pytest.mark.browser
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium); browser tests skipped",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = require_chromium()
 expect = sync_api.expect
 
 # The name the Train page suggests: the one-click start fine-tunes the shipped prior.
@@ -44,22 +38,6 @@ BAD = b"\x00\x01PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
 def server(tmp_path_factory, request):
     with running_server(tmp_path_factory.mktemp("browser"), request) as app:
         yield app
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_browser() as chromium:
-        yield chromium
-
-
-@pytest.fixture
-def page(browser, server):
-    """A fresh visitor (a new browser context: no cookies, a new workspace)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    tab = context.new_page()
-    tab.set_default_timeout(30_000)
-    yield tab
-    context.close()
 
 
 def fresh(page, testid: str):

@@ -11,12 +11,11 @@ import re
 
 import pytest
 from browser_support import (
-    CHROMIUM,
-    chromium_browser,
     click_button,
     keyed,
     no_traceback,
     open_page,
+    require_chromium,
     running_server,
     screenshot,
 )
@@ -26,12 +25,7 @@ from charrnn.runs.game_round import current_round
 from charrnn.runs.workspace import Workspace, new_workspace
 
 pytestmark = pytest.mark.browser
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium); browser tests skipped",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = require_chromium()
 expect = sync_api.expect
 PRIOR = "prior:moses"
 
@@ -40,21 +34,6 @@ PRIOR = "prior:moses"
 def server(tmp_path_factory, request):
     with running_server(tmp_path_factory.mktemp("browser-game"), request) as app:
         yield app
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_browser() as chromium:
-        yield chromium
-
-
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    tab = context.new_page()
-    tab.set_default_timeout(30_000)
-    yield tab
-    context.close()
 
 
 def typed(token: str) -> str:

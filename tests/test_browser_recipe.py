@@ -13,23 +13,18 @@ from urllib.parse import urlencode
 
 import pytest
 from browser_support import (
-    CHROMIUM,
     caption,
-    chromium_browser,
     keyed,
     no_traceback,
+    require_chromium,
     running_server,
     screenshot,
     settle,
+    visitor,
 )
 
 pytestmark = pytest.mark.browser
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium); browser tests skipped",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = require_chromium()
 expect = sync_api.expect
 
 RECIPE = {
@@ -46,20 +41,6 @@ RECIPE = {
 def server(tmp_path_factory, request):
     with running_server(tmp_path_factory.mktemp("recipe"), request) as app:
         yield app
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_browser() as chromium:
-        yield chromium
-
-
-def visitor(browser):
-    """A new person: a fresh browser context (no cookies), so a new workspace."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    return context, page
 
 
 def token_of(page) -> str:

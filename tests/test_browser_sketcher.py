@@ -13,24 +13,18 @@ import re
 
 import pytest
 from browser_support import (
-    CHROMIUM,
-    chromium_browser,
     click_button,
     keyed,
     no_traceback,
     open_page,
+    require_chromium,
     running_server,
     screenshot,
     settle,
 )
 
 pytestmark = pytest.mark.browser
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium); browser tests skipped",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = require_chromium()
 expect = sync_api.expect
 
 # The JSME applet the component keeps on an element above its wrapper.
@@ -45,21 +39,6 @@ EDITOR = """(wrapper) => {
 def server(tmp_path_factory, request):
     with running_server(tmp_path_factory.mktemp("browser-sketcher"), request) as app:
         yield app
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_browser() as chromium:
-        yield chromium
-
-
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    tab = context.new_page()
-    tab.set_default_timeout(30_000)
-    yield tab
-    context.close()
 
 
 def wait_for_editor(page) -> None:

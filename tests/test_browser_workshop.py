@@ -18,17 +18,17 @@ from pathlib import Path
 
 import pytest
 from browser_support import (
-    CHROMIUM,
-    chromium_browser,
     click_button,
     keyed,
     no_traceback,
     open_page,
     process_memory,
+    require_chromium,
     reset_peak,
     running_server,
     screenshot,
     settle,
+    visitor,
 )
 from test_runs import finished_run
 
@@ -36,12 +36,7 @@ from charrnn.runs.transfer import export_run
 from charrnn.runs.workspace import Workspace, new_workspace
 
 pytestmark = pytest.mark.browser
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium); browser tests skipped",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = require_chromium()
 expect = sync_api.expect
 
 HOME_TITLE = "Teach a small neural network"
@@ -54,32 +49,11 @@ def server(tmp_path_factory, request):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with chromium_browser() as chromium:
-        yield chromium
-
-
-@pytest.fixture(scope="module")
 def model_zip(tmp_path_factory) -> bytes:
     """A tiny trained model, as the Models page's Download button gives it."""
     root = tmp_path_factory.mktemp("model-source")
     space = Workspace(new_workspace(root), root)
     return export_run(space.run_dir(finished_run(space, "source", steps=10)))
-
-
-def visitor(browser):
-    """A new person: a fresh browser context (no cookies), so a new workspace."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    return context, page
-
-
-@pytest.fixture
-def page(browser, server):
-    context, tab = visitor(browser)
-    yield tab
-    context.close()
 
 
 def arrive(page, server) -> str:
