@@ -20,6 +20,7 @@ from charrnn import cli
 from charrnn.cli import console
 from charrnn.cli.console import StopOnInterrupt, printable
 from charrnn.core.checkpoint import read_header
+from charrnn.core.train_config import TrainEvent
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--preset", "tiny", "--threads", "1", "--batch-size", "16", "--sequence-length", "32"]
@@ -326,3 +327,24 @@ def test_resume_continues_a_numpy_run_with_the_numpy_engine(space, capsys):
     checkpoint = load_checkpoint(folder)
     assert checkpoint.step == 40 and checkpoint.info["engine"] == "numpy"
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_progress_bar_shows_steps_on_a_terminal_and_keeps_evaluations_above_it():
+    stream = io.StringIO()
+    progress = console.Progress(stream, interactive=True)
+    for step in (1, 50, 100):
+        progress(TrainEvent("step", step, 1.0, total_steps=200, progress=step / 200,
+                            train_loss=2.5 - step / 100))  # fmt: skip
+    progress(TrainEvent("eval", 100, 2.0, total_steps=200, validation_loss=1.75, samples=["ab"]))
+    progress(TrainEvent("step", 200, 3.0, total_steps=200, progress=1.0, train_loss=1.2))
+    progress.end()
+    shown = stream.getvalue()
+    assert " 50%|" in shown and "100%|" in shown  # tqdm's bar, redrawn in place
+    assert "step 100/200  train 1.500" in shown
+    assert "step 100/200  train 1.500  validation 1.750\n" in shown  # a line of its own
+    assert "    ab\n" in shown
+    quiet = io.StringIO()  # a log file or a pipe: one line per evaluation, no bar
+    logged = console.Progress(quiet, interactive=False)
+    logged(TrainEvent("step", 1, 1.0, total_steps=200, progress=0.005, train_loss=2.0))
+    logged(TrainEvent("eval", 1, 1.0, total_steps=200, validation_loss=1.9))
+    assert quiet.getvalue() == "step 1/200  train 2.000  validation 1.900\n"

@@ -1,4 +1,5 @@
-"""The terminal side of training: a progress bar, Ctrl-C handling, and text safe to print.
+"""The terminal side of training: a progress bar (tqdm), Ctrl-C handling, and text safe to
+print.
 
 Used by the command line; nothing here changes what the trainer does.
 """
@@ -11,10 +12,13 @@ import threading
 import unicodedata
 from typing import TextIO
 
+from tqdm import tqdm
+
 from charrnn.core.train import Trainer
 from charrnn.core.train_config import TrainEvent
 
 BAR_WIDTH = 20
+BAR_STEPS = 1000  # the bar counts thousandths of the run (steps or minutes)
 # Characters that steer a terminal or reorder text: shown as escapes, never printed raw.
 _BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -50,7 +54,7 @@ class Progress:
         self.interactive = stream.isatty() if interactive is None else interactive
         self.values: dict[str, float] = {}  # the latest of each number shown
         self.minutes: float | None = None
-        self.bar_shown = False
+        self.bar: tqdm | None = None  # on a terminal, while steps are shown
 
     def begin(self, trainer: Trainer, corpus_name: str) -> None:
         """Say what is trained on what, before the first step."""
@@ -81,10 +85,9 @@ class Progress:
 
     def end(self) -> None:
         """Leave the bar's line, so what follows starts on a fresh one."""
-        if self.bar_shown:
-            self.stream.write("\n")
-            self.stream.flush()
-            self.bar_shown = False
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
     def status(self, event: TrainEvent) -> str:
         """E.g. "step 300/2000  train 1.412  validation 1.498  23,400 tokens/s  ETA 1:05"."""
@@ -114,17 +117,26 @@ class Progress:
         return "  ".join(parts)
 
     def _draw_bar(self, event: TrainEvent) -> None:
-        filled = int(BAR_WIDTH * (event.progress or 0.0))
-        bar = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {self.status(event)}"
-        width = shutil.get_terminal_size((80, 24)).columns - 1  # a wrapped line won't redraw
-        self.stream.write("\r" + bar[:width] + "\x1b[K")
-        self.stream.flush()
-        self.bar_shown = True
+        size = shutil.get_terminal_size((80, 24))  # (a terminal reporting 0 x 0 gets 80 x 24)
+        width = size.columns - 1  # a wrapped line would not redraw
+        if self.bar is None:
+            self.bar = tqdm(
+                total=BAR_STEPS,
+                file=self.stream,
+                bar_format="{percentage:3.0f}%|{bar:" + str(BAR_WIDTH) + "}| {desc}",
+                ncols=width,
+                nrows=size.lines,  # else tqdm hides a bar on a terminal of 0 lines
+                leave=False,
+            )
+        self.bar.ncols = width  # the terminal may have been resized
+        self.bar.n = round(BAR_STEPS * min(1.0, event.progress or 0.0))
+        self.bar.set_description_str(self.status(event), refresh=False)
+        self.bar.refresh()
 
     def _line(self, text: str) -> None:
-        if self.bar_shown:
-            self.stream.write("\r\x1b[K")
-            self.bar_shown = False
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)  # above the bar, which is redrawn
+            return
         self.stream.write(text + "\n")
         self.stream.flush()
 
