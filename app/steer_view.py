@@ -25,7 +25,7 @@ from charrnn.runs.steer_run import read_batches, read_hits, starting_point
 HITS_DRAWN = 12
 BASELINE_SAMPLES = 128
 # Steering toward one molecule (a similarity part) needs a harder push: with sigma 120 and
-# 128 molecules a step the best of a batch reached celecoxib's neighbourhood (README).
+# 128 molecules a step the best of a batch reached celecoxib's neighbourhood (docs/benchmarks.md).
 SIMILARITY_PUSH = {"sigma": 120.0, "batch_size": 128}
 FILTERS = {
     "scaffold": "By ring system",

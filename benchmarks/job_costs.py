@@ -1,6 +1,6 @@
 """What each user action costs the machine that runs it: CPU seconds and peak memory of the
 real worker process (charrnn.runs.worker_process, 1 torch thread), per preset and action,
-measured; the README's capacity plan for a course is computed from these figures.
+measured; the capacity plan for a course in docs/workshop.md is computed from these figures.
 
 Each training action runs twice, for --short and --long steps, so the cost splits into the
 worker's start (Python, torch, the corpus) and a cost per step; a default run's cost is then

@@ -22,6 +22,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots (git-ignored)
 CHROMIUM = Path("/usr/bin/chromium")
+# The screenshots the README shows: with CHARRNN_SCREENSHOTS=docs/images (scripts/screenshots.sh)
+# they are also written there, 1400 x 1100 px of the page so that they stay small: from the top,
+# from the bottom, or from a heading less some pixels above it, whichever shows the page at work.
+README_SHOTS = {
+    "1-home": ("top", 0),
+    "3-train": ("bottom", 0),
+    "4-generate": ("Molecules", 40),
+    "8-steer": ("Your steering run", 40),
+    "10-game": ("The score", 560),
+}
+README_SHOT_WIDTH = 1400
+README_SHOT_HEIGHT = 1100
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--headless",
@@ -218,7 +230,8 @@ def settle(page, seconds: float = 10.0) -> None:
 
 
 def screenshot(page, name: str) -> Path:
-    """The whole page as a PNG in tests/artifacts/ (the window grows to fit it)."""
+    """The whole page as a PNG in tests/artifacts/ (the window grows to fit it); the README's
+    shots (README_SHOTS) also in $CHARRNN_SCREENSHOTS, when set, cut to 1400 x 1100 px."""
     ARTIFACTS.mkdir(exist_ok=True)
     settle(page)
     size = page.viewport_size
@@ -231,6 +244,26 @@ def screenshot(page, name: str) -> Path:
     page.wait_for_timeout(500)  # charts redraw at the new size
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    readme_folder = os.environ.get("CHARRNN_SCREENSHOTS")
+    if readme_folder and name in README_SHOTS:
+        folder = Path(readme_folder)
+        folder = folder if folder.is_absolute() else ROOT / folder
+        folder.mkdir(parents=True, exist_ok=True)
+        page_height = max(size["height"], height)
+        clip_height = min(README_SHOT_HEIGHT, page_height)
+        anchor, above = README_SHOTS[name]
+        if anchor == "top":
+            top = 0
+        elif anchor == "bottom":
+            top = page_height - clip_height
+        else:
+            heading = page.get_by_role("heading", name=anchor)
+            box = heading.first.bounding_box() if heading.count() else None
+            top = max(0, int(box["y"]) - above) if box else 0
+        top = min(top, page_height - clip_height)
+        width = min(README_SHOT_WIDTH, size["width"])
+        clip = {"x": 0, "y": top, "width": width, "height": clip_height}
+        page.screenshot(path=str(folder / f"{name}.png"), clip=clip)
     page.set_viewport_size(size)
     return path
 

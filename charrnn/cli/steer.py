@@ -157,7 +157,7 @@ def add_steer_parser(commands, formatter, count, amount) -> None:
         "steer",
         help="steer a molecule model toward a score (reinforcement learning)",
         description="Teach a molecule model to write the molecules a score likes: it writes "
-        "a batch, each molecule is scored (score.json, see the README), and the model becomes "
+        "a batch, each molecule is scored (score.json, see docs/engine.md), and the model becomes "
         "more likely to write high scorers while the prior keeps it writing real chemistry. "
         "The run folder (--out) gets the steered model, metrics.jsonl and hits.json (the best "
         "molecules with each part of the score). Ctrl-C stops and saves.",

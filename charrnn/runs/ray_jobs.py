@@ -211,7 +211,7 @@ class RayJobRunner:
                 log_to_driver=False,
                 configure_logging=False,
                 # The coordinator and the jobs import charrnn from this checkout: on every
-                # node it must be at the same path (the shared folder; README).
+                # node it must be at the same path (the shared folder; docs/workshop.md).
                 runtime_env={"env_vars": {"PYTHONPATH": str(PACKAGE_ROOT)}},
             )
         actor = ray.remote(Coordinator).options(
