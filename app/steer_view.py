@@ -202,7 +202,9 @@ def live(space, run_id: str, score: ScoreSpec | None) -> None:
             for key, label in (("mean_score", "mean"), ("best_score", "best of the batch"))
         ]
     )
-    ui.line_chart(scores, "step", "score", "measure", yaxis_title="score (0 to 1)")
+    ui.line_chart(
+        scores, "step", "score", "measure", yaxis=dict(title="score (0 to 1)", range=[0, 1.05])
+    )
     shares = pd.DataFrame(
         [
             {"step": e["step"], "share": e.get(key), "measure": label}
@@ -210,7 +212,9 @@ def live(space, run_id: str, score: ScoreSpec | None) -> None:
             for key, label in (("validity", "valid"), ("uniqueness", "different"))
         ]
     )
-    ui.line_chart(shares, "step", "share", "measure", yaxis_title="share of the batch")
+    ui.line_chart(  # from 0: a few percent of noise does not look like a collapse
+        shares, "step", "share", "measure", yaxis=dict(title="share of the batch", range=[0, 1.05])
+    )
     rates = last.get("pass_rates") or {}
     if rates and score is not None:
         st.caption("Share of the last batch meeting each part:")
