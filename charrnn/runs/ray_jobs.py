@@ -288,4 +288,11 @@ def stop_coordinator() -> None:
     try:
         ray.kill(ray.get_actor(COORDINATOR, namespace=NAMESPACE))
     except ValueError:
-        pass  # there was none
+        return  # there was none
+    deadline = time.monotonic() + 30  # gone by name before a new one can take it
+    while time.monotonic() < deadline:
+        try:
+            ray.get_actor(COORDINATOR, namespace=NAMESPACE)
+        except ValueError:
+            return
+        time.sleep(0.1)
