@@ -132,6 +132,25 @@ for number, (page, label, icon, line) in enumerate(STEPS):
     with row[number % 3].container(border=True):
         st.page_link(page, label=f"**{label}**", icon=icon)
         st.caption(line)
+MORE = (
+    (
+        "pages/game.py",
+        "Guess the next character",
+        ":material/sports_esports:",
+        "Play against a model: who predicts the next character better? Scored like the loss "
+        "on the Train page.",
+    ),
+    (
+        "pages/steer.py",
+        "Steer",
+        ":material/explore:",
+        "For molecules: teach a model to write the molecules you ask for.",
+    ),
+)
+for column, (page, label, icon, line) in zip(st.columns(3), MORE, strict=False):
+    with column.container(border=True):
+        st.page_link(page, label=f"**{label}**", icon=icon)
+        st.caption(line)
 
 st.subheader("Or start with one click")
 st.caption("Each button picks a corpus and a model for you and opens the Train page.")

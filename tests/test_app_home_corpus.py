@@ -71,7 +71,8 @@ def test_home_says_what_this_is_and_the_ten_minute_path(app):
     assert "writes new text, or new molecules" in text
     links = [link.label for link in app.get("page_link")]
     names = ("Corpus", "Train", "Generate", "Chemistry", "Inside", "Models")
-    assert links == [f"**{number}. {name}**" for number, name in enumerate(names, start=1)]
+    steps = [f"**{number}. {name}**" for number, name in enumerate(names, start=1)]
+    assert links == [*steps, "**Guess the next character**", "**Steer**"]  # then, to try
     assert app.button(key="start_molecules").label == "Generate molecules"
     assert "8 of its 4,999 lines are not molecules" in " ".join(c.value for c in app.caption)
 
