@@ -135,8 +135,9 @@ class Steerer:
             loss = self._hill_climb(scored, rewards)
         self.step += 1
         self._keep_hits(scored)
-        self.batches.setdefault("first", self.batch_values(scored))
-        self.batches["last"] = self.batch_values(scored)
+        values = self.batch_values(scored)  # once: setdefault's argument is always worked out
+        self.batches.setdefault("first", values)
+        self.batches["last"] = values
         return self._measure(scored, rewards, loss)
 
     def scored(self, texts: list[str]) -> list[ScoredMolecule]:
