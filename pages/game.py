@@ -8,11 +8,10 @@ import math
 
 import streamlit as st
 
-from app import model_choice, ui
+from app import model_choice, share_form, ui
 from charrnn.core.inside import token_label
 from charrnn.core.tokens import EOS
 from charrnn.errors import UserError
-from charrnn.runs import gallery
 from charrnn.runs.game import (
     MAX_ROUND_LENGTH,
     ROUND_LENGTH,
@@ -51,38 +50,18 @@ def submit(space, model_id: str, vocabulary, step: int) -> None:
         st.session_state[PROBLEM] = str(error)
 
 
-def publish(space, model_id: str, model_name: str) -> None:
-    try:
-        share_round(space, model_id, st.session_state.get("game_author", ""), model_name)
-    except UserError as error:
-        st.session_state["game_share_problem"] = str(error)
-
-
 def share(space, game: Round, model_id: str, model_name: str) -> None:
     """The "Share your score" form under a finished round: the class gallery's leaderboard."""
-    st.subheader("Share your score with the class")
-    if game.shared:
-        st.success("Shared: your score is on the class gallery's leaderboard.")
-        st.page_link("pages/gallery.py", label="Open the class gallery", icon=":material/groups:")
-        return
-    st.caption("Your name and your score go on the leaderboard of the class gallery.")
-    st.session_state.setdefault("game_author", space.choices.get("author", ""))
-    with st.form("game_share_form", border=False):
-        st.text_input(
-            "Your name, as the room will see it",
-            key="game_author",
-            max_chars=gallery.MAX_AUTHOR_CHARACTERS,
-        )
-        st.form_submit_button(
-            "Put my score on the leaderboard",
-            key="game_publish",
-            icon=":material/groups:",
-            on_click=publish,
-            args=(space, model_id, model_name),
-        )
-    problem = st.session_state.pop("game_share_problem", None)
-    if problem:
-        st.error(ui.plain(problem))
+    share_form.share_form(
+        space,
+        "game",
+        shared=bool(game.shared),
+        heading="Share your score with the class",
+        done="Shared: your score is on the class gallery's leaderboard.",
+        caption="Your name and your score go on the leaderboard of the class gallery.",
+        button="Put my score on the leaderboard",
+        publish=lambda author: share_round(space, model_id, author, model_name),
+    )
 
 
 def chance(probability: float) -> str:

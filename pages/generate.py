@@ -12,6 +12,7 @@ from app import (
     model_choice,
     molecule_downloads,
     sampling_mode,
+    share_form,
     sketcher,
     ui,
     why_panel,
@@ -76,52 +77,36 @@ def show_molecules(samples: list[tuple[str, float]], vocabulary) -> None:
     molecule_downloads.molecules(as_molecules(samples, vocabulary))
 
 
-def publish(space, model_id: str, run_name: str, smiles: bool, vocabulary) -> None:
+def publish(author: str, space, model_id: str, run_name: str, smiles: bool, vocabulary) -> None:
+    """Publish the model's kept samples to the class gallery (a UserError says why not)."""
     made = kept_samples(space, model_id)
     if not made:
         return
-    author = st.session_state.get("generate_author", "")
-    try:
-        entry_id = gallery.publish(
-            None,
-            space.token,
-            author,
-            "molecules" if smiles else "text",
-            shared_items(made, smiles, vocabulary),
-            run_name,
-        )
-    except UserError as error:
-        st.session_state["generate_share_problem"] = str(error)
-    else:
-        save_generated(results_folder(space, model_id), **{**made, "shared": entry_id})
-        space.update_choices(author=" ".join(author.split()))  # offered again next time
+    entry_id = gallery.publish(
+        None,
+        space.token,
+        author,
+        "molecules" if smiles else "text",
+        shared_items(made, smiles, vocabulary),
+        run_name,
+    )
+    save_generated(results_folder(space, model_id), **{**made, "shared": entry_id})
+    space.update_choices(author=" ".join(author.split()))  # offered again next time
 
 
 def share(space, made: dict, model_id: str, run_name: str, smiles: bool, vocabulary) -> None:
     """The "Share with the class" form under the samples."""
-    st.subheader("Share with the class")
-    if made.get("shared"):
-        st.success("Shared: everyone in the room can see it in the class gallery.")
-        st.page_link("pages/gallery.py", label="Open the class gallery", icon=":material/groups:")
-        return
-    st.caption(share_text(made, smiles))
-    st.session_state.setdefault("generate_author", space.choices.get("author", ""))
-    with st.form("generate_share_form", border=False):
-        st.text_input(
-            "Your name, as the room will see it",
-            key="generate_author",
-            max_chars=gallery.MAX_AUTHOR_CHARACTERS,
-        )
-        st.form_submit_button(
-            "Publish to the class gallery",
-            key="generate_publish",
-            icon=":material/groups:",
-            on_click=publish,
-            args=(space, model_id, run_name, smiles, vocabulary),
-        )
-    problem = st.session_state.pop("generate_share_problem", None)
-    if problem:
-        st.error(ui.plain(problem))
+    share_form.share_form(
+        space,
+        "generate",
+        shared=bool(made.get("shared")),
+        heading="Share with the class",
+        done="Shared: everyone in the room can see it in the class gallery.",
+        caption=share_text(made, smiles),
+        button="Publish to the class gallery",
+        publish=publish,
+        args=(space, model_id, run_name, smiles, vocabulary),
+    )
 
 
 def sampling_form(smiles: bool, unit: str, counted: bool = True, selfies: bool = False) -> dict:
