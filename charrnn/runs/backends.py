@@ -26,6 +26,7 @@ def coordinator_options(settings: ServerSettings) -> dict:
         "cpus": settings.ray_cpus,
         "gpus": settings.ray_gpus,
         "home": str(Path(settings.home).resolve()),
+        "idle_days": settings.idle_days,
     }
 
 

@@ -22,7 +22,6 @@ from charrnn.runs.status import (
     update_job_status,
     write_status,
 )
-from charrnn.runs.workspace import default_root
 from charrnn.worker_start import process_identity
 
 
@@ -58,6 +57,12 @@ def _has_active_run(folder: Path) -> bool:
     return False
 
 
+def _default_root() -> Path:
+    from charrnn.runs.workspace import default_root  # (with torch: Ray's coordinator has none)
+
+    return default_root()
+
+
 def mark_interrupted(root: Path | None = None) -> int:
     """After a server restart: runs and chemistry checks left active by a dead server become
     interrupted (a run resumable, a check to be run again). Returns how many were marked.
@@ -67,7 +72,8 @@ def mark_interrupted(root: Path | None = None) -> int:
     process by now).
     """
     count = 0
-    for folder in Path(root or default_root()).glob("*/r-*"):
+    root = Path(root) if root else _default_root()
+    for folder in root.glob("*/r-*"):
         if folder.is_symlink() or not folder.is_dir():
             continue
         with status_lock(folder):
@@ -77,7 +83,7 @@ def mark_interrupted(root: Path | None = None) -> int:
                 write_status(folder, **{**status, **marked})
                 count += 1
         count += _mark_check_interrupted(folder)
-    for folder in Path(root or default_root()).glob("*/p-*"):  # checks of shipped priors
+    for folder in root.glob("*/p-*"):  # checks of shipped priors
         if not folder.is_symlink() and folder.is_dir():
             count += _mark_check_interrupted(folder)
     return count

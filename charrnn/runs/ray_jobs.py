@@ -117,11 +117,17 @@ class Coordinator:
     to it, so one queue and one fairness rule span all of them."""
 
     def __init__(self, options: dict):
-        from charrnn.runs.housekeeping import mark_interrupted
+        from charrnn.runs.housekeeping import cleanup_idle_workspaces, mark_interrupted
 
         resources = RayResources(options.get("cpus", 1.0), options.get("gpus", 0.0))
-        if options.get("home"):
-            mark_interrupted(Path(options["home"]))  # a new coordinator: older jobs are gone
+        home = Path(options["home"]) if options.get("home") else None
+        if home:
+            mark_interrupted(home)  # a new coordinator: older jobs are gone
+
+        def housekeeping() -> None:  # the servers clean up at their start; this, hourly
+            if home:
+                cleanup_idle_workspaces(home, options.get("idle_days", 0))
+
         self.runner = JobRunner(
             max_workers=options.get("max_workers") or _cluster_cpus(resources),
             per_workspace=options.get("per_workspace", 1),
@@ -131,6 +137,7 @@ class Coordinator:
             launcher=ray_launcher(resources),
             threads_per_job=max(1, int(resources.cpus)),
             poll_seconds=options.get("poll_seconds", 0.5),
+            housekeeping=housekeeping,
         )
 
     def submit(self, folder: str, task: JobTask) -> int:
