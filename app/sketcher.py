@@ -2,13 +2,15 @@
 
 Apply in the editor writes the typed field; a typed molecule RDKit can read is drawn in the
 editor. The typed field is the fallback: it works when the editor does not load. JSME comes
-bundled with streamlit-jsme (served from this server, never fetched from the internet).
+bundled with streamlit-jsme and is served from this server, never fetched from the internet
+(app/jsme_editor.py).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from app.jsme_editor import jsme_editor
 from charrnn.chem.smiles import parse_smiles
 
 MAX_MOLECULE_CHARACTERS = 200
@@ -27,11 +29,10 @@ def drawable(typed: str) -> str:
 def editor(seed: str, key: str) -> str:
     """The JSME editor showing ``seed``; the SMILES of the last drawing applied ("": none)."""
     try:
-        from streamlit_jsme import st_jsme  # read when first drawn: 1 MB of JavaScript
+        return jsme_editor(seed, height=EDITOR_HEIGHT, key=key)
     except ImportError:  # the typed field still works
         st.caption("The molecule editor is not installed on this server: type the SMILES.")
         return ""
-    return st_jsme(seed, height=EDITOR_HEIGHT, key=key)
 
 
 def typed(key: str) -> None:

@@ -47,7 +47,7 @@ def editor(at) -> dict:
 def draw(at, key: str, smiles: str) -> AppTest:
     """Apply a drawing in the editor under the field ``key``."""
     typed_over = at.session_state[f"{key}_editor"] if f"{key}_editor" in at.session_state else 0
-    at.session_state[f"{key}_sketch{typed_over}_h360"] = {"result": smiles}
+    at.session_state[f"{key}_sketch{typed_over}"] = {"result": smiles}
     return at.run()
 
 
@@ -115,3 +115,12 @@ def test_steer_takes_a_drawn_similarity_target(environment):
     no_exceptions(at)
     (part,) = Workspace(token, environment).choices["steer_score"]["components"]
     assert (part["kind"], part["target"]) == ("similarity", PHENOL)
+
+
+def test_the_editor_script_fetches_nothing():
+    """streamlit-jsme's own script adds JSME from unpkg.com when its bundled copy is slow to
+    load; the editor's script waits for the bundled copy and names no address."""
+    from app import jsme_editor
+
+    assert "http" not in jsme_editor._SCRIPT
+    assert "createElement('script')" not in jsme_editor._SCRIPT
