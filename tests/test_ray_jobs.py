@@ -25,7 +25,7 @@ from charrnn.runs.folder import read_metrics  # noqa: E402
 from charrnn.runs.instructor import job_rows, machine_load, stop_job  # noqa: E402
 from charrnn.runs.ray_jobs import stop_coordinator  # noqa: E402
 from charrnn.runs.settings import load_settings  # noqa: E402
-from charrnn.runs.status import read_job_status, read_status  # noqa: E402
+from charrnn.runs.status import read_job_status, read_status, update_status  # noqa: E402
 from charrnn.runs.workspace import Workspace, new_workspace  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,3 +179,23 @@ def test_a_job_that_asks_for_a_gpu_lands_on_the_gpu_node(cluster, root, monkeypa
     runner.submit(folder)
     wait_for(lambda: space.summary(run_id).status == "finished", seconds=180)
     assert read_job_status(folder, "train")["node"] == gpu_node_id()
+
+
+def test_the_coordinator_removes_idle_workspaces_on_its_own(root):
+    """With Ray no app server runs a job runner, so the coordinator's runner does the hourly
+    clean-up a local server does (here every 0.2 s): an idle workspace goes, a recent one
+    stays."""
+    from test_workshop_bounds import age
+
+    from charrnn.runs.ray_jobs import Coordinator
+
+    idle, recent = (Workspace(new_workspace(root), root) for _ in range(2))
+    update_status(idle.run_dir(make_run(idle, "finished long ago")), status="finished")
+    age(idle.folder, 40)
+    options = {"home": str(root), "idle_days": 30, "max_workers": 1}
+    coordinator = Coordinator({**options, "housekeeping_seconds": 0.2, "poll_seconds": 0.05})
+    try:
+        wait_for(lambda: not idle.folder.exists(), seconds=20)
+        assert recent.folder.is_dir()
+    finally:
+        coordinator.runner.shutdown()

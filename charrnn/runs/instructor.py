@@ -145,12 +145,12 @@ def machine_load(runner: JobRunner) -> dict:
         load = os.getloadavg()
     except OSError:
         load = None
-    with runner.lock:
-        running, queued = len(runner.running), len(runner.queue)
+    jobs = runner.active_jobs()  # one question (to the coordinator, with Ray)
+    running = sum(job.process is not None for job in jobs)
     return {
         "load": load,
         "cores": os.cpu_count() or 1,
         "workers": runner.max_workers,
         "running": running,
-        "queued": queued,
+        "queued": len(jobs) - running,
     }

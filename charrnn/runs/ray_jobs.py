@@ -138,6 +138,7 @@ class Coordinator:
             threads_per_job=max(1, int(resources.cpus)),
             poll_seconds=options.get("poll_seconds", 0.5),
             housekeeping=housekeeping,
+            housekeeping_seconds=options.get("housekeeping_seconds", 3600.0),
         )
 
     def submit(self, folder: str, task: JobTask) -> int:
