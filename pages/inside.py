@@ -150,8 +150,8 @@ def step_section(trace: inside.Trace) -> None:
 
 
 def memory_section(trace: inside.Trace, kind: str) -> None:
-    """The hidden state as a heat map, and the units that follow a detector (kind "text" or
-    "smiles"; "selfies": none, the detectors read SMILES characters)."""
+    """The hidden state as a heat map, and the units that follow a detector (kind "text",
+    "smiles" or "selfies")."""
     st.subheader("2. The memory: hidden state")
     st.caption(
         "Each row is one unit of the memory, each column one step; orange is positive, "
@@ -165,12 +165,6 @@ def memory_section(trace: inside.Trace, kind: str) -> None:
         height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="step", yaxis_title="unit"
     )
     st.plotly_chart(heatmap, key="inside_heatmap", config=STATIC)
-    if kind == "selfies":
-        st.caption(
-            "The detectors of section 3 follow SMILES characters (brackets, rings): a SELFIES "
-            "model writes neither, so they are left out for it."
-        )
-        return
     found = hidden_units.interpretable_units(trace, detectors(trace.text, kind), top=10)
     st.subheader("3. Units that track something")
     if not found.best:

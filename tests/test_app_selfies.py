@@ -121,6 +121,10 @@ def test_inside_reads_a_selfies_model_symbol_by_symbol(selfies_run):
     no_exceptions(at)
     assert any("SMILES: CCO" in caption.value for caption in at.caption)
     assert any("[C]" in html.proto.body for html in at.get("html"))
+    at.text_input(key="inside_typed").input("CC(C(C)O)N").run()
+    no_exceptions(at)
+    detectors = at.dataframe[0].value["detector"].tolist()  # section 3 reads SELFIES symbols
+    assert "branch_depth" in detectors and "number_symbol" in detectors
     at.radio(key="inside_source").set_value("From the corpus").run()
     no_exceptions(at)
     assert any("The molecule in SMILES: CCO" in caption.value for caption in at.caption)

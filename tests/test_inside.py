@@ -14,6 +14,7 @@ from charrnn.core.detectors import detectors
 from charrnn.core.hidden_units import cycle_view, interpretable_units, unit_colours
 from charrnn.core.inside import MAX_TRACE_TOKENS, InsideError, Trace, loss_curve, step_view, trace
 from charrnn.core.model import CharRNN
+from charrnn.core.representation import selfies_of
 from charrnn.core.tokens import UnknownCharacterError, build_vocabulary
 
 TEXT = 'She said "hello, world" twice.\nHello again, world!'
@@ -173,6 +174,37 @@ def test_smiles_detectors_follow_rings_branches_and_brackets():
     assert values(isotope, "aromatic_atom") == [0] * 12
     branch = detectors("CC(=O)O", "smiles")
     assert values(branch, "branch_depth") == [0, 0, 1, 1, 1, 0, 0]
+
+
+def by_symbol(found, name: str, text: str) -> list[int]:
+    """A SELFIES detector's value at the last character of each symbol."""
+    ends = [i for i, char in enumerate(text) if char == "]"]
+    return [values(found, name)[i] for i in ends]
+
+
+def test_selfies_detectors_read_branches_rings_and_numbers():
+    # CC(C(C)O)N: a branch of five symbols holding a branch of one, then N outside both.
+    text = "[C][C][Branch1][=Branch1][C][Branch1][C][C][O][N]"
+    assert selfies_of("CC(C(C)O)N") == text
+    found = detectors(text, "selfies")
+    assert by_symbol(found, "branch_depth", text) == [0, 0, 0, 0, 1, 1, 1, 2, 1, 0]
+    assert by_symbol(found, "branch_symbol", text) == [0, 0, 1, 0, 0, 1, 0, 0, 0, 0]
+    assert by_symbol(found, "number_symbol", text) == [0, 0, 0, 1, 0, 0, 1, 0, 0, 0]
+    assert by_symbol(found, "atom_symbol", text) == [1, 1, 0, 0, 1, 0, 0, 1, 1, 1]
+    assert values(found, "branch_symbol")[6:15] == [1] * 9  # every character of [Branch1]
+    # Cyclopropanone: [=O] is a double bond; [Ring1] reads [Ring1] as its number.
+    ring = selfies_of("C1CC1=O")
+    found = detectors(ring, "selfies")
+    assert by_symbol(found, "ring_symbol", ring) == [0, 0, 0, 1, 0, 0]
+    assert by_symbol(found, "number_symbol", ring) == [0, 0, 0, 0, 1, 0]
+    assert by_symbol(found, "double_bond", ring) == [0, 0, 0, 0, 0, 1]
+    # Each line is a molecule of its own; a cut-off symbol and a lone number count as nothing.
+    two = "[C][Branch2]\n[C][=C][Bra"
+    found = detectors(two, "selfies")
+    assert len(values(found, "atom_symbol")) == len(two)
+    assert values(found, "branch_depth") == [0] * len(two)
+    assert values(found, "atom_symbol")[13:20] == [1] * 7
+    assert values(found, "atom_symbol")[20:] == [0] * 4
 
 
 def planted_trace(text: str, hidden: np.ndarray) -> Trace:

@@ -1,12 +1,15 @@
-"""Detectors: simple facts about each character of a text or SMILES (inside quotes, line
-position, open brackets and rings ...), to compare the network's hidden units with.
+"""Detectors: simple facts about each character of a text, SMILES or SELFIES (inside quotes,
+line position, open brackets and rings, branch symbols ...), to compare the network's hidden
+units with.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
+from selfies.grammar_rules import get_index_from_selfies
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,15 +38,32 @@ SMILES_DETECTORS = {
     "aromatic_atom": "An aromatic atom, written in lower case: c, n, o, s, or [nH] in brackets.",
 }
 
+SELFIES_DETECTORS = {
+    "atom_symbol": "A symbol that writes an atom, such as [C], [=O] or [NH1].",
+    "branch_symbol": "A branch symbol such as [Branch1]: a side chain starts, and the next "
+    "symbol (or two, or three) says how long it is.",
+    "ring_symbol": "A ring symbol such as [Ring1]: a bond back to an earlier atom, and the next "
+    "symbol (or two, or three) says how far back.",
+    "number_symbol": "A symbol read as a number (a branch's length or a ring's distance) "
+    "right after a branch or ring symbol, not as an atom.",
+    "branch_depth": "How many side chains are open: a branch symbol opens one for as many "
+    "symbols as its number says.",
+    "double_bond": "A symbol that starts with '=': a double bond to what it writes.",
+}
+_SELFIES_SYMBOL = re.compile(r"\[[^\[\]\n]*\]")
+
 
 def detectors(text: str, kind: str) -> list[Detector]:
-    """Per-character signals of ``text``; kind "text" (prose) or "smiles" (molecules)."""
+    """Per-character signals of ``text``; kind "text" (prose), "smiles" or "selfies"
+    (molecules)."""
     if kind == "text":
         rows, descriptions = [_text_facts(text, i) for i in range(len(text))], TEXT_DETECTORS
     elif kind == "smiles":
         rows, descriptions = _smiles_facts(text), SMILES_DETECTORS
+    elif kind == "selfies":
+        rows, descriptions = _selfies_facts(text), SELFIES_DETECTORS
     else:
-        raise ValueError(f"kind must be 'text' or 'smiles', not {kind!r}")
+        raise ValueError(f"kind must be 'text', 'smiles' or 'selfies', not {kind!r}")
     table = np.array(rows, dtype=np.float64).reshape(len(text), len(descriptions))
     if kind == "text":
         _quote_spans(text, table)
@@ -113,3 +133,55 @@ def _ring_label(text: str, i: int) -> str | None:
     if i >= 2 and text[i - 2] == "%" and text[i - 1].isdigit():
         return text[i - 2 : i + 1]
     return text[i]
+
+
+def _selfies_facts(text: str) -> list[tuple]:
+    """Per character, the facts of the SELFIES symbol it belongs to: atom, branch, ring,
+    number, open branches, double bond (characters outside a symbol: zeros).
+
+    The symbols are read by SELFIES's grammar without its bond counting: a branch or ring
+    symbol [XBranchN] / [XRingN] is followed by N symbols read as a number, and a branch
+    spans that number plus one symbols (those of a branch inside it included). Every string
+    the SELFIES encoder writes is read exactly so; where a model writes a branch the bonds
+    leave no room for (SELFIES skips it), the depth shown is what the symbols say.
+    """
+    rows = [(0, 0, 0, 0, 0, 0)] * len(text)
+    for line_start, line in _lines(text):
+        symbols = list(_SELFIES_SYMBOL.finditer(line))
+        open_branches: list[int] = []  # symbols left in each open branch, outermost first
+        at = 0
+        while at < len(symbols):
+            name = symbols[at].group()
+            kind = "ring" if "Ring" in name else "branch" if "Branch" in name else "atom"
+            numbers = symbols[at + 1 : at + 1 + _digits(name)] if kind != "atom" else []
+            depth = len(open_branches)
+            facts = (kind == "atom", kind == "branch", kind == "ring", 0, depth, "[=" in name)
+            _mark(rows, line_start, symbols[at], facts)
+            for number in numbers:
+                _mark(rows, line_start, number, (0, 0, 0, 1, depth, 0))
+            read = 1 + len(numbers)
+            open_branches = [left - read for left in open_branches if left - read > 0]
+            if kind == "branch" and numbers:
+                open_branches.append(get_index_from_selfies(*(n.group() for n in numbers)) + 1)
+            at += read
+    return rows
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    """(offset, line) of each line of ``text``: each line is a molecule of its own."""
+    found, offset = [], 0
+    for line in text.split("\n"):
+        found.append((offset, line))
+        offset += len(line) + 1
+    return found
+
+
+def _digits(name: str) -> int:
+    """How many symbols a [..Branch2] or [..Ring3] symbol reads as its number (1 to 3)."""
+    last = name[-2:-1]
+    return int(last) if last in ("1", "2", "3") else 1
+
+
+def _mark(rows: list[tuple], offset: int, symbol: re.Match, facts: tuple) -> None:
+    for i in range(offset + symbol.start(), offset + symbol.end()):
+        rows[i] = tuple(int(value) for value in facts)
