@@ -290,11 +290,16 @@ def controls(run, folder) -> None:
             st.toast(f"The learning rate becomes {rate:g} from the next step.")
 
 
-def charts(events: list[dict]) -> None:
+def charts(events: list[dict], total_steps: int | None) -> None:
+    """The loss curve and, for molecules, the share of valid / unique / new samples; both
+    span the whole run (step 0 to its last), so that they also show how far it has come."""
     losses = report.loss_frame(events)
     if losses.empty:
         st.caption("The loss curve appears after the first steps.")
         return
+    whole_run = {}
+    if isinstance(total_steps, int | float) and total_steps > 0:
+        whole_run["xaxis_range"] = [0, max(int(total_steps), int(losses["step"].max()))]
     ui.line_chart(
         losses,
         "step",
@@ -303,6 +308,7 @@ def charts(events: list[dict]) -> None:
         height=320,
         yaxis_title="loss (lower is better)",
         legend_title_text="",
+        **whole_run,
     )
     chemistry = report.chem_frame(events)
     if not chemistry.empty:
@@ -314,6 +320,7 @@ def charts(events: list[dict]) -> None:
             height=280,
             yaxis_title="% of sampled molecules",
             yaxis_range=[0, 100],
+            **whole_run,
         )
 
 
@@ -355,7 +362,7 @@ def live_run(run_id: str, was: str) -> None:
         st.progress(now.fraction, text=progress_text(now, run.status, smiles))
     if run.status in ACTIVE:
         controls(run, folder)
-    charts(events)
+    charts(events, now.total_steps)
     hint = report.training_hint(events)
     if hint:
         st.info(hint, icon=":material/lightbulb:")

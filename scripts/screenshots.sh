@@ -7,6 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CHARRNN_SCREENSHOTS="${CHARRNN_SCREENSHOTS:-docs/images}"
+# The status icons in run titles are emoji: without an emoji font chromium draws a box.
+if ! fc-list 2>/dev/null | grep -qi emoji && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y -qq fonts-noto-color-emoji >/dev/null || echo "no emoji font: icons show as boxes"
+fi
 PYTHONPATH=. .venv/bin/python -m pytest -m browser tests/test_browser.py tests/test_browser_game.py \
     -k "fine_tunes_the_prior or steers_the_prior or round_against_the_prior" "$@"
 ls -l "$CHARRNN_SCREENSHOTS"
