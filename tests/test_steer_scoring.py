@@ -151,6 +151,8 @@ def test_score_json_round_trips_and_bad_files_are_refused():
         ('{"components": [1]}', "an object with a 'kind'"),
         ('{"format": "other", "components": [{"kind": "qed"}]}', "format"),
         ('{"components": [' + ",".join(['{"kind": "qed"}'] * 13) + "]}", "at most 12"),
+        ("[" * 30_000, "nested too deeply"),
+        ('{"components": [{"kind": "qed", "weight": ' + "[" * 20_000 + "]}]}", "nested"),
     ]:
         with pytest.raises(ScoreError, match=message):
             ScoreSpec.loads(text)

@@ -281,4 +281,9 @@ class ScoreSpec:
             data = json.loads(text)
         except ValueError as error:
             raise ScoreError(f"The score file is not valid JSON ({error}).") from None
+        except RecursionError:  # [[[[...: Python's JSON reader gives up on deep nesting
+            raise ScoreError(
+                "The score file is nested too deeply to be a score: a score is a list of "
+                "components, each a flat object of names and values."
+            ) from None
         return cls.from_json(data)
