@@ -61,6 +61,8 @@ def test_substructures_are_hard_constraints():
     assert aspirin.values[1] == 0.0 and aspirin.passes[1] is False and aspirin.score == 0.0
     avoid = Scorer(spec(Component("excludes", target="[#9]")))  # SMARTS: no fluorine
     assert [m.score for m in avoid.score([CELECOXIB, CAFFEINE])] == [0.0, 1.0]
+    for pattern in ("c1ccccc1*", "*S(=O)(=O)N", "[*]S(N)(=O)=O"):  # * : any atom, as SMARTS
+        assert Scorer(spec(Component("contains", target=pattern))).score_one(CELECOXIB).score == 1
 
 
 # Carbons on a 6 x 6 square grid: a molecule a model can be taught to write, in which a

@@ -64,11 +64,14 @@ class ScoredMolecule:
 def parse_pattern(text: str) -> Chem.Mol:
     """A substructure query from SMILES (tried first) or SMARTS; PatternError says why not.
 
-    A SMILES with bracket atoms left without hydrogens ([N], [#7]) reads as radicals, which
-    match nothing: such text is read as SMARTS ([#7]: any nitrogen) when it is one."""
+    A SMILES with bracket atoms left without hydrogens ([N], [#7]) reads as radicals, and one
+    with * as dummy atoms: both match nothing, so such text is read as SMARTS ([#7]: any
+    nitrogen; *: any atom) when it is one."""
     text = text.strip()
     mol = parse_smiles(text)
-    if mol is not None and not any(atom.GetNumRadicalElectrons() for atom in mol.GetAtoms()):
+    if mol is not None and not any(
+        atom.GetNumRadicalElectrons() or atom.GetAtomicNum() == 0 for atom in mol.GetAtoms()
+    ):
         return mol
     with rdBase.BlockLogs():
         query = Chem.MolFromSmarts(text)
