@@ -151,6 +151,8 @@ def test_invalid_patterns_are_explained():
         (dict(kind="rings", low="two"), "must be a number"),
         (dict(kind="weight", low=float("inf")), "must be a number"),
         (dict(kind="qed", hard="yes"), "hard is true or false"),
+        (dict(kind="contains", target=5), "as text"),
+        (dict(kind="similarity", target=["CCO"]), "as text"),
     ],
 )
 def test_bad_components_say_what_to_change(values, message):

@@ -131,7 +131,9 @@ class Component:
             raise ScoreError(f"{title}: '{self.shape} is better' needs both low and high.")
         if self.low is not None and self.high is not None and self.low >= self.high:
             raise ScoreError(f"{title}: low ({self.low:g}) must be below high ({self.high:g}).")
-        if not isinstance(self.target, str) or len(self.target) > MAX_PATTERN_LENGTH:
+        if not isinstance(self.target, str):
+            raise ScoreError(f"{title}: give the molecule or pattern as text (a SMILES or SMARTS).")
+        if len(self.target) > MAX_PATTERN_LENGTH:
             raise ScoreError(
                 f"{title}: the molecule or pattern is longer than {MAX_PATTERN_LENGTH} "
                 "characters. Give a shorter SMILES or SMARTS."
