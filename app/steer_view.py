@@ -19,7 +19,7 @@ from charrnn.chem.hits_export import hits_csv, hits_sdf
 from charrnn.chem.scoring import TITLES, ScoreSpec
 from charrnn.errors import UserError
 from charrnn.runs.status import ACTIVE, RunStatus
-from charrnn.runs.steer_config import MAX_BATCH, SteerConfig
+from charrnn.runs.steer_config import MAX_BATCH, MAX_SEED, SteerConfig
 from charrnn.runs.steer_run import read_batches, read_hits, starting_point
 
 HITS_DRAWN = 12
@@ -138,7 +138,7 @@ def settings(score: ScoreSpec) -> SteerConfig:
         format="%.5f",
         key="steer_learning_rate",
     )
-    seed = left.number_input("Seed", 0, 2**31 - 1, 0, key="steer_seed")
+    seed = left.number_input("Seed", 0, MAX_SEED, 0, key="steer_seed")
     diversity = middle.radio(
         "Diversity filter",
         list(FILTERS),

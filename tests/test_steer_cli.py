@@ -98,6 +98,17 @@ def test_mistakes_are_explained(tmp_path, start_run, score_file, capsys):
     assert "already holds a run" in capsys.readouterr().err
 
 
+def test_a_seed_out_of_range_is_explained_before_any_folder(
+    tmp_path, start_run, score_file, capsys
+):
+    out = tmp_path / "steered"
+    for seed in ("99999999999999999999999", "4611686018427387904", "-1"):
+        arguments = ("--score", str(score_file), "--steps", "1", "--seed", seed, "--out", str(out))
+        assert steer(str(start_run), *arguments) == 2
+        assert "seed must be a whole number from 0 to 2147483647" in capsys.readouterr().err
+        assert not out.exists()
+
+
 def test_the_shipped_prior_is_steered_from_the_command_line(tmp_path, score_file, capsys):
     out = tmp_path / "steered"
     assert steer("prior:moses", "--score", str(score_file), "--steps", "1", "--out", str(out)) == 0

@@ -61,6 +61,35 @@ def test_substructures_are_hard_constraints():
     assert aspirin.values[1] == 0.0 and aspirin.passes[1] is False and aspirin.score == 0.0
     avoid = Scorer(spec(Component("excludes", target="[#9]")))  # SMARTS: no fluorine
     assert [m.score for m in avoid.score([CELECOXIB, CAFFEINE])] == [0.0, 1.0]
+    for pattern in ("c1ccccc1*", "*S(=O)(=O)N", "[*]S(N)(=O)=O"):  # * : any atom, as SMARTS
+        assert Scorer(spec(Component("contains", target=pattern))).score_one(CELECOXIB).score == 1
+
+
+# Carbons on a 6 x 6 square grid: a molecule a model can be taught to write, in which a
+# search for a ring of 15 atoms (there is none: the grid has only even rings) walks
+# through millions of paths; RDKit gives no time limit of its own.
+GRID = (
+    "C1C2C3C4C5CC6C7C8C9CC%10C%11C%12C%13CC%14C%15C%16C1C21C32C43C56C74C85C9%10C%116C%127C%14"
+    "%13C%158C%161C21C34C56C871"
+)
+ODD_RING = "[#6]1" + "~[#6]" * 13 + "~[#6]~1"  # SMARTS: a ring of 15 carbons, any bonds
+
+
+def test_a_substructure_search_that_would_run_long_is_cut_short():
+    for kind in ("contains", "excludes"):
+        scorer = Scorer(spec(Component(kind, target=ODD_RING), Component("rings")))
+        grid = scorer.score_one(GRID)
+        assert grid.valid and math.isnan(grid.values[0])  # not known: the search was cut
+        assert grid.passes[0] is False and grid.score == 0.0
+        assert score_table(scorer.spec, [GRID])[0][kind] is None
+    inside = Scorer(spec(Component("contains", target="[$(" + ODD_RING + ")]")))
+    assert math.isnan(inside.score_one(GRID).values[0])  # the same inside a recursive SMARTS
+    four_ring = "[#6]1~[#6]~[#6]~[#6]~1"
+    whole = Scorer(
+        spec(Component("contains", target=CELECOXIB), Component("excludes", target=four_ring))
+    )
+    assert whole.score_one(CELECOXIB).values == (1.0, 1.0)  # real patterns are unaffected
+    assert Scorer(spec(Component("contains", target=four_ring))).score_one(GRID).score == 1.0
 
 
 def test_windows_have_soft_edges_and_directions_are_lines():
@@ -122,6 +151,8 @@ def test_invalid_patterns_are_explained():
         (dict(kind="rings", low="two"), "must be a number"),
         (dict(kind="weight", low=float("inf")), "must be a number"),
         (dict(kind="qed", hard="yes"), "hard is true or false"),
+        (dict(kind="contains", target=5), "as text"),
+        (dict(kind="similarity", target=["CCO"]), "as text"),
     ],
 )
 def test_bad_components_say_what_to_change(values, message):
@@ -151,6 +182,8 @@ def test_score_json_round_trips_and_bad_files_are_refused():
         ('{"components": [1]}', "an object with a 'kind'"),
         ('{"format": "other", "components": [{"kind": "qed"}]}', "format"),
         ('{"components": [' + ",".join(['{"kind": "qed"}'] * 13) + "]}", "at most 12"),
+        ("[" * 30_000, "nested too deeply"),
+        ('{"components": [{"kind": "qed", "weight": ' + "[" * 20_000 + "]}]}", "nested"),
     ]:
         with pytest.raises(ScoreError, match=message):
             ScoreSpec.loads(text)

@@ -23,10 +23,18 @@ from charrnn.chem.syntax import invalid_smiles_reason
 SIMILARITY_BITS = 2048  # Morgan radius 2, as GuacaMol's similarity tasks
 _MORGAN = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=SIMILARITY_BITS)
 CACHE_SIZE = 50_000  # molecules whose component values a Scorer remembers
+# Atom pairs a substructure search may try per molecule. RDKit's search has no time limit, and
+# a short SMARTS (a ring of 15 any-atoms) against a many-ringed molecule tries millions (seconds
+# each); real patterns on drug-like molecules try under 2,000 (a Python call each, ~0.5 us).
+MATCH_BUDGET = 10_000
 
 
 class PatternError(ScoreError):
     """A substructure or a molecule to compare with that RDKit cannot read, and why."""
+
+
+class _SearchTooLong(Exception):
+    """A substructure search went past MATCH_BUDGET (raised inside RDKit's search)."""
 
 
 @dataclass(frozen=True)
@@ -56,11 +64,14 @@ class ScoredMolecule:
 def parse_pattern(text: str) -> Chem.Mol:
     """A substructure query from SMILES (tried first) or SMARTS; PatternError says why not.
 
-    A SMILES with bracket atoms left without hydrogens ([N], [#7]) reads as radicals, which
-    match nothing: such text is read as SMARTS ([#7]: any nitrogen) when it is one."""
+    A SMILES with bracket atoms left without hydrogens ([N], [#7]) reads as radicals, and one
+    with * as dummy atoms: both match nothing, so such text is read as SMARTS ([#7]: any
+    nitrogen; *: any atom) when it is one."""
     text = text.strip()
     mol = parse_smiles(text)
-    if mol is not None and not any(atom.GetNumRadicalElectrons() for atom in mol.GetAtoms()):
+    if mol is not None and not any(
+        atom.GetNumRadicalElectrons() or atom.GetAtomicNum() == 0 for atom in mol.GetAtoms()
+    ):
         return mol
     with rdBase.BlockLogs():
         query = Chem.MolFromSmarts(text)
@@ -83,6 +94,30 @@ def _target_fingerprint(text: str):
             f"read ({invalid_smiles_reason(text)}). Give it as SMILES, e.g. from PubChem."
         )
     return _MORGAN.GetFingerprint(mol)
+
+
+def _substructure(query: Chem.Mol, wanted: bool) -> Callable[[Chem.Mol], float]:
+    """1 when the molecule has ``query`` (contains) or lacks it (excludes), else 0; nan when
+    the search would take longer than MATCH_BUDGET allows (counts as not met)."""
+
+    def measure(mol: Chem.Mol) -> float:
+        tried = 0
+
+        def count(query_atom, atom) -> bool:  # called by RDKit, recursive SMARTS included
+            nonlocal tried
+            tried += 1
+            if tried > MATCH_BUDGET:
+                raise _SearchTooLong
+            return True
+
+        parameters = Chem.SubstructMatchParameters()
+        parameters.setExtraAtomCheckFunc(count)
+        try:
+            return float(mol.HasSubstructMatch(query, parameters) == wanted)
+        except _SearchTooLong:
+            return math.nan
+
+    return measure
 
 
 def _measure(kind: str) -> Callable[[Chem.Mol], float]:
@@ -112,8 +147,7 @@ class Scorer:
             target = _target_fingerprint(component.target)
             return lambda mol: DataStructs.TanimotoSimilarity(target, _MORGAN.GetFingerprint(mol))
         if component.kind in ("contains", "excludes"):
-            query, wanted = parse_pattern(component.target), component.kind == "contains"
-            return lambda mol: float(mol.HasSubstructMatch(query) == wanted)
+            return _substructure(parse_pattern(component.target), component.kind == "contains")
         return _measure(component.kind)
 
     def values(self, mol: Chem.Mol) -> tuple[float, ...]:

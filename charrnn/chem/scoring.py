@@ -131,7 +131,9 @@ class Component:
             raise ScoreError(f"{title}: '{self.shape} is better' needs both low and high.")
         if self.low is not None and self.high is not None and self.low >= self.high:
             raise ScoreError(f"{title}: low ({self.low:g}) must be below high ({self.high:g}).")
-        if not isinstance(self.target, str) or len(self.target) > MAX_PATTERN_LENGTH:
+        if not isinstance(self.target, str):
+            raise ScoreError(f"{title}: give the molecule or pattern as text (a SMILES or SMARTS).")
+        if len(self.target) > MAX_PATTERN_LENGTH:
             raise ScoreError(
                 f"{title}: the molecule or pattern is longer than {MAX_PATTERN_LENGTH} "
                 "characters. Give a shorter SMILES or SMARTS."
@@ -281,4 +283,9 @@ class ScoreSpec:
             data = json.loads(text)
         except ValueError as error:
             raise ScoreError(f"The score file is not valid JSON ({error}).") from None
+        except RecursionError:  # [[[[...: Python's JSON reader gives up on deep nesting
+            raise ScoreError(
+                "The score file is nested too deeply to be a score: a score is a list of "
+                "components, each a flat object of names and values."
+            ) from None
         return cls.from_json(data)

@@ -21,6 +21,7 @@ FilterKind = Literal["scaffold", "molecule"]
 FILTER_KINDS: tuple[FilterKind, ...] = get_args(FilterKind)
 MAX_BATCH = 512
 MAX_MINUTES = 24 * 60
+MAX_SEED = 2**31 - 1  # each step samples with seed * 1_000_003 + step: within torch's 64 bits
 
 
 class SteerError(UserError, ValueError):
@@ -75,6 +76,9 @@ class SteerConfig:
             raise SettingsError(f"the minutes must be above 0 and at most {MAX_MINUTES}")
         if not 1 <= self.batch_size <= MAX_BATCH:
             raise SettingsError(f"the batch size must be between 1 and {MAX_BATCH}")
+        whole = isinstance(self.seed, int) and not isinstance(self.seed, bool)
+        if not whole or not 0 <= self.seed <= MAX_SEED:
+            raise SettingsError(f"the seed must be a whole number from 0 to {MAX_SEED}")
         if not (math.isfinite(self.sigma) and 0 <= self.sigma <= 1000):
             raise SettingsError("sigma must be between 0 and 1000")
         if not 0 < self.learning_rate <= 0.1:
