@@ -54,6 +54,19 @@ def test_decorations_are_valid_molecules_that_contain_the_scaffold(prior, scaffo
         assert len(item.scaffold_atoms) == core  # the atoms to highlight
 
 
+@pytest.mark.parametrize("scaffold", ["*c1ccc(S(*)(=O)=O)cc1", "*C(=O)c1ccc(S(*)(=O)=O)cc1"])
+def test_a_point_on_a_sulfonyl_is_decorated(prior, scaffold):
+    # written without its other point, the sulfonyl was [SH](=O)=O: "this model never
+    # saw [SH]", though the scaffold has none
+    mol = read_scaffold(scaffold)
+    for point in (atom.GetIdx() for atom in mol.GetAtoms() if atom.GetAtomicNum() == 0):
+        assert all("[SH]" not in prompt for prompt, _ in spellings(mol, point))
+    result = decorate(*prior, scaffold, settings(30))
+    assert result.valid_tries >= 15
+    for item in (item for item in result.found if item.valid):
+        assert contains_scaffold(item.smiles, scaffold)
+
+
 def test_the_highlighted_atoms_are_the_scaffold(prior):
     result = decorate(*prior, "O=C(*)N1CCCCC1", settings(20))
     for item in (item for item in result.found if item.valid):

@@ -84,3 +84,34 @@ def test_records_are_counted_and_sized_before_rdkit_reads_them(monkeypatch):
     reading = sdf.read_sdf(big)
     assert [record.number for record in reading.broken] == [2]
     assert "too large" in reading.broken[0].reason
+
+
+def v3000_claiming(atoms: str) -> str:
+    """A V3000 record of one carbon whose counts line announces `atoms` atoms."""
+    block = Chem.MolToV3KMolBlock(Chem.MolFromSmiles("C"))
+    return block.replace("COUNTS 1 0", f"COUNTS {atoms} 0") + "$$$$\n"
+
+
+@pytest.mark.parametrize("atoms", ["100000000", "0100000000", "9" * 5000])
+def test_a_v3000_record_announcing_more_atoms_than_it_has_is_refused_before_rdkit(
+    monkeypatch, atoms
+):
+    # RDKit sets aside memory for every announced atom before reading any: 100 million
+    # took 3 GB and 10 seconds, from a file of 300 bytes
+    supplied = sdf._supplied
+
+    def rdkit_reads(block: bytes, sanitize: bool):
+        assert b"V3000" not in block, "RDKit was given the record that announces too many"
+        return supplied(block, sanitize=sanitize)
+
+    monkeypatch.setattr(sdf, "_supplied", rdkit_reads)
+    reading = sdf.read_sdf(sdf_bytes(["CCO"]).decode() + v3000_claiming(atoms))
+    assert [record.number for record in reading.broken] == [2]
+    assert "counts line announces" in reading.broken[0].reason
+    assert "atoms, but the record has only" in reading.broken[0].reason
+    assert [smiles for _, smiles in reading.molecules] == ["CCO"]
+
+
+def test_a_v3000_record_is_read():
+    reading = sdf.read_sdf(v3000_claiming("1") + v3000_claiming("1"))
+    assert reading.broken == () and [s for _, s in reading.molecules] == ["C", "C"]

@@ -158,9 +158,15 @@ def spellings(mol: Chem.Mol, point: int, count: int = SPELLINGS) -> list[tuple[s
     (in the prompt's atom order) of the atom the next group hangs on: spellings of ``mol``
     without its other dummies whose last atom is ``point``, that dummy cut off. Spellings
     rooted at each atom in RDKit's canonical way come first, then random ones (seeded), and
-    awkward ones (see _reads_awkwardly) last."""
+    awkward ones (see _reads_awkwardly) last.
+
+    The atoms the other dummies hang on get no hydrogen in their place, so that they are
+    written as in the scaffold (S(=O)(=O), [N+]), not as [SH](=O)(=O) or [NH+]."""
     others = [index for index in attachment_points(mol) if index != point]
     written = Chem.RWMol(mol)
+    for index in others:
+        for anchor in written.GetAtomWithIdx(index).GetNeighbors():
+            anchor.SetNoImplicit(True)
     for index in sorted(others, reverse=True):
         written.RemoveAtom(index)
     written.UpdatePropertyCache(strict=False)

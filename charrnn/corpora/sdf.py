@@ -19,6 +19,9 @@ SHOWN_BROKEN_RECORDS = 5  # how many broken records a message names
 _END = re.compile(r"^\$\$\$\$[ \t]*$", re.MULTILINE)
 _LINE_NUMBER = re.compile(r"\s*(on|ending on) line\s*\d+")  # lines of one record, not the file's
 _TIMESTAMP = re.compile(r"^\[\d\d:\d\d:\d\d\]\s*(ERROR:\s*)?")
+# RDKit sets memory aside for the atoms a V3000 counts line announces before it reads them
+# (about 30 bytes each: 100 million took 3 GB and 10 seconds), so they are checked first
+_V3000_ATOMS = re.compile(r"^M  V30[ \t]+COUNTS[ \t]+(\d+)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,9 @@ def sdf_records(text: str, max_records: int = MAX_SDF_RECORDS) -> list[str]:
 def read_sdf(text: str, max_records: int = MAX_SDF_RECORDS) -> SdfReading:
     """Each record of an SDF text read by RDKit (ForwardSDMolSupplier) and written as SMILES.
 
-    A record past MAX_SDF_RECORD_BYTES, one RDKit cannot read, one without atoms or one
-    whose SMILES is past limits.MAX_SMILES_LENGTH is a BrokenRecord. A file without any
-    molecule is a CorpusError.
+    A record past MAX_SDF_RECORD_BYTES, one announcing more atoms than it has lines, one
+    RDKit cannot read, one without atoms or one whose SMILES is past
+    limits.MAX_SMILES_LENGTH is a BrokenRecord. A file without any molecule is a CorpusError.
     """
     records = sdf_records(text, max_records)
     if not records:
@@ -105,6 +108,14 @@ def _record_smiles(record: str) -> tuple[str | None, str]:
     if size > MAX_SDF_RECORD_BYTES:
         most = MAX_SDF_RECORD_BYTES
         return None, f"too large: {_size(size)} (this app reads records of at most {_size(most)})"
+    lines = record.count("\n") + 1
+    for counts in _V3000_ATOMS.finditer(record):
+        atoms = counts[1].lstrip("0") or "0"  # digits: int() refuses more than 4,300
+        if len(atoms) > len(str(lines)) or int(atoms) > lines:  # an atom takes a line
+            shown = f"{int(atoms):,}" if len(atoms) < 16 else "more than a million billion"
+            return None, (
+                f"its counts line announces {shown} atoms, but the record has only {lines:,} lines"
+            )
     block = (record.rstrip("\n") + "\n$$$$\n").encode("utf-8")
     mol, messages = _supplied(block, sanitize=True)
     if mol is None:
