@@ -173,3 +173,12 @@ def test_long_values_and_many_unknown_names_are_refused_briefly():
     assert len(recipe.problems) == 2
     assert "and 45 more" in recipe.problems[1]
     assert all(len(problem) < 300 for problem in recipe.problems)
+
+
+def test_line_breaks_in_a_link_never_reach_a_message():
+    """A line break in a value or a name could turn a message's rest into a heading or a
+    rule (Markdown's --- and ===) where the page shows it."""
+    recipe = read_recipe({"preset": "huge\n---\n# heading", "bad\n===\nkey": "1"})
+    assert len(recipe.problems) == 2
+    assert not any("\n" in problem for problem in recipe.problems)
+    assert "huge --- # heading" in recipe.problems[1]

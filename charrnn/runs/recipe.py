@@ -173,13 +173,13 @@ def read_recipe(
     for key, value in params.items():
         value = value[-1] if isinstance(value, list | tuple) and value else value
         if key not in KNOWN:
-            unknown.append(str(key)[:30])
+            unknown.append(" ".join(str(key).split())[:30])  # no line breaks in messages
         elif key in (MARK, TOKEN):
             continue
         elif not isinstance(value, str) or len(value) > LONGEST_VALUE:
             problems.append(f"The value of “{key}” is too long to be a setting: it was left out.")
         else:
-            given[key] = value.strip()
+            given[key] = " ".join(value.split())  # a line break in a message could format it
     if unknown:
         named = ", ".join(f"“{key}”" for key in unknown[:SHOWN_UNKNOWN])
         more = f" and {len(unknown) - SHOWN_UNKNOWN} more" if len(unknown) > SHOWN_UNKNOWN else ""
