@@ -93,6 +93,7 @@ def test_ids_from_outside_never_reach_other_files(root, alice):
     [
         ("   ", "text", ["a"], "Write your name"),
         ("Alice", "text", [], "nothing to share"),
+        ("\u200b\u200d\u2066", "text", ["a"], "Write your name"),  # invisible only
         ("Alice", "text", ["", "  "], "nothing to share"),
         ("Alice", "poems", ["a"], "Only text or molecules"),
         ("Alice", "text", "a string, not a list", "list of samples"),
@@ -113,6 +114,14 @@ def test_caps_at_the_limits_are_accepted_and_names_are_shortened(root, alice):
     molecules, texts = gallery.entries(root)
     assert len(molecules.items) == 24 and len(texts.items) == 10
     assert texts.author == "A" * 40 and len(texts.run_name) <= 80
+
+
+def test_names_show_what_they_say(root, alice):
+    """Zero-width and right-to-left override characters are taken out of names, so a name
+    can be neither invisible nor shown reversed."""
+    gallery.publish(root, alice, "Al\u200bice \u202eevol", "text", ["a"], "my\u2067 run\u200d")
+    [entry] = gallery.entries(root)
+    assert (entry.author, entry.run_name) == ("Alice evol", "my run")
 
 
 def test_the_gallery_keeps_only_the_newest_entries(root, monkeypatch):

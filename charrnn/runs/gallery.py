@@ -21,7 +21,7 @@ from typing import Literal, get_args
 
 from charrnn.errors import UserError
 from charrnn.files import atomic_write_text
-from charrnn.runs.status import clean_name
+from charrnn.runs.status import clean_name, one_visible_line
 from charrnn.runs.workspace import TOKEN, default_root
 
 GALLERY_FOLDER = "gallery"
@@ -116,7 +116,7 @@ def publish(
     Texts and names are stored exactly as given (pages must show them as plain text).
     """
     _check_token(workspace_token)
-    author = " ".join(str(author).split())[:MAX_AUTHOR_CHARACTERS].strip()
+    author = one_visible_line(author)[:MAX_AUTHOR_CHARACTERS].strip()
     if not author:
         raise GalleryError("Write your name (or a nickname) so the room knows who shared this.")
     items = _clean_items(kind, items)

@@ -12,6 +12,7 @@ import json
 import os
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -60,8 +61,18 @@ JobTask = Literal["train", "assess"]  # a job trains a run, or checks its chemis
 JOB_STATUS_FILES: dict[JobTask, str] = {"train": STATUS_FILE, "assess": CHECK_STATUS_FILE}
 
 
+def one_visible_line(text: str) -> str:
+    """``text`` as one line of what it shows: runs of white space become one space, and
+    format and control characters (zero-width, right-to-left overrides) are removed, so a
+    name can be neither invisible nor shown reversed."""
+    shown = "".join(
+        c for c in str(text) if unicodedata.category(c) not in ("Cf", "Cc") or c.isspace()
+    )
+    return " ".join(shown.split())
+
+
 def clean_name(name: str) -> str:
-    name = " ".join(str(name).split())[:80]
+    name = one_visible_line(name)[:80].strip()
     return name or "Untitled run"
 
 
