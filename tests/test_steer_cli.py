@@ -114,3 +114,16 @@ def test_the_shipped_prior_is_steered_from_the_command_line(tmp_path, score_file
     assert steer("prior:moses", "--score", str(score_file), "--steps", "1", "--out", str(out)) == 0
     assert "step 1/1" in capsys.readouterr().err
     assert read_run_config(out).init_from == "prior:moses"
+
+
+def test_a_score_file_is_read_only_up_to_its_cap(tmp_path):
+    """A file whose size says nothing (/dev/zero says 0 bytes) is read to 64 KB, not forever."""
+    from charrnn.chem.scoring import ScoreError
+    from charrnn.cli.steer import MAX_SCORE_FILE_BYTES, read_score_file
+
+    with pytest.raises(ScoreError, match="larger than a score file can be"):
+        read_score_file("/dev/zero")
+    big = tmp_path / "big.json"
+    big.write_text(" " * (MAX_SCORE_FILE_BYTES + 1))
+    with pytest.raises(ScoreError, match="larger than a score file can be"):
+        read_score_file(str(big))

@@ -34,9 +34,11 @@ def read_score_file(path: str) -> ScoreSpec:
     """The ScoreSpec in a score.json file; ScoreError saying what is wrong with it."""
     file = Path(path)
     try:
-        if file.stat().st_size > MAX_SCORE_FILE_BYTES:
+        with file.open("rb") as handle:  # read up to the cap: /dev/zero's size says 0
+            data = handle.read(MAX_SCORE_FILE_BYTES + 1)
+        if len(data) > MAX_SCORE_FILE_BYTES:
             raise ScoreError(f"{file.name} is larger than a score file can be (64 KB).")
-        text = file.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ScoreError(f"Cannot read the score file {path}: {error}.") from None
     return ScoreSpec.loads(text)
