@@ -68,7 +68,7 @@ def molecule_input(label: str, key: str, *, placeholder: str = "", help: str | N
                     st.rerun()  # the editor is told the field's new text at once
         else:
             st.session_state.pop(applied, None)  # a new editor starts empty
-    return field.text_input(
+    value = field.text_input(
         label,
         key=key,
         max_chars=MAX_MOLECULE_CHARACTERS,
@@ -77,3 +77,9 @@ def molecule_input(label: str, key: str, *, placeholder: str = "", help: str | N
         on_change=typed,
         args=(key,),
     )
+    if len(value) >= MAX_MOLECULE_CHARACTERS:  # a longer paste is cut to this without a word
+        field.caption(
+            f"The field holds at most {MAX_MOLECULE_CHARACTERS} characters: a longer molecule "
+            "was cut there, so what RDKit reads may not be what you pasted."
+        )
+    return value

@@ -124,3 +124,12 @@ def test_the_editor_script_fetches_nothing():
 
     assert "http" not in jsme_editor._SCRIPT
     assert "createElement('script')" not in jsme_editor._SCRIPT
+
+
+def test_a_molecule_cut_at_the_fields_limit_is_said_to_be_cut():
+    at = AppTest.from_function(field_page).run()
+    at.text_input(key="mol").input("C" * MAX_MOLECULE_CHARACTERS).run()
+    no_exceptions(at)
+    assert any("at most" in caption.value for caption in at.caption)
+    at.text_input(key="mol").input("CCO").run()
+    assert not any("at most" in caption.value for caption in at.caption)
