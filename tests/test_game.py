@@ -198,6 +198,17 @@ def test_a_guess_that_breaks_a_molecule_says_why(trained_line_model):
         ("C()", "an empty branch '()' (position 2)"),
         ("CC=)", "the bond '=' is not followed by an atom (position 3)"),
         ("CCq", "unknown atom symbol 'q' (position 3)"),
+        # Too many bonds, counting those an open ring, branch or bond will add:
+        ("CC(C)(C)(C)C", "atom 2 (C) has too many bonds: valence 5, at most 4"),
+        ("C=1(C)(C)C", "atom 1 (C) has too many bonds: valence 5, at most 4"),
+        ("N(C)(C)(C)C", "atom 1 (N) has too many bonds: valence 4, at most 3"),
+        ("C#C=", "atom 2 (C) has too many bonds: valence 5, at most 4"),
+        ("C1CC1(C)(C)C", "atom 3 (C) has too many bonds: valence 5, at most 4"),
+        ("C1CC(C)(C)(C)C", "atom 3 (C) has too many bonds: valence 5, at most 4"),
+        ("C(C)(C)(C)(C", None),  # four bonds: still fine
+        ("C1CCCCC1(C)(C)", None),
+        ("[N+](C)(C)(C)C", None),  # a charged N makes four
+        ("c1ccc(=O)", None),  # an aromatic atom waits for its ring
     ],
 )
 def test_a_start_that_no_ending_can_save(start, reason):
@@ -209,6 +220,9 @@ def test_molecule_problems_name_an_ending_too_early():
     assert molecule_problem("", EOS) == "the molecule would end here, but there is no atom yet"
     assert molecule_problem("C1CC", EOS).startswith("the molecule would end here, but a ring")
     assert molecule_problem("CC", "(") is None
+    assert molecule_problem("CC(C)(C)(C)", "C") == (
+        "atom 2 (C) has too many bonds: valence 5, at most 4"
+    )
 
 
 def test_a_round_with_the_shipped_prior_is_kept_in_the_workspace(space):

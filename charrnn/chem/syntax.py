@@ -59,7 +59,9 @@ def dead_end_reason(start: str) -> str | None:
     far as its writing shows (brackets, branches, atom symbols); None when some ending might.
 
     Branches and rings still open, and a bond or '(' at the very end, are fine in a start:
-    what follows may close or finish them. Too many bonds on an atom is not looked for.
+    what follows may close or finish them. An atom that already has more bonds than it can
+    make is a dead end too (counting the bonds an open ring, branch or bond will add); atoms
+    of aromatic rings are not judged before their ring is written.
     """
     text = start.strip()
     if not text or len(text) > MAX_SMILES_LENGTH:
@@ -67,7 +69,60 @@ def dead_end_reason(start: str) -> str | None:
     space = _WHITESPACE.search(text)
     if space is not None:
         return f"a space or tab (position {space.start() + 1}): a SMILES has none"
-    return _syntax_problem(text, finished=False)
+    return _syntax_problem(text, finished=False) or _too_many_bonds(text)
+
+
+_PLACEHOLDER = "[99*]"  # an atom standing for what an open ring, branch or bond will join
+
+
+def _too_many_bonds(start: str) -> str | None:
+    """The first non-aromatic atom of a well-written start with more bonds than it can make.
+
+    The start is finished with placeholder atoms that have no bond limit: an open ring label
+    becomes a branch to one (with the ring's bond), a last bond or '(' gets one, and open
+    branches are closed; RDKit then counts each atom's bonds.
+    """
+    if re.search(r"%\d?$", start):
+        return None  # a two-digit ring label still being written
+    pieces, branches, opened = [], 0, {}
+    for token in _TOKEN.findall(start):
+        label = token.lstrip("-=#$:/\\")
+        if label and (label[0].isdigit() or label[0] == "%"):
+            if label in opened:
+                del opened[label]
+            else:
+                opened[label] = len(pieces)
+        branches += (token == "(") - (token == ")")
+        pieces.append(token)
+    for label, at in opened.items():  # an open ring: a bond to a placeholder, for now
+        bond = pieces[at][: len(pieces[at]) - len(label)]
+        pieces[at] = f"({bond}{_PLACEHOLDER})"
+    if pieces and (pieces[-1] == "(" or pieces[-1] in _BONDS):
+        pieces.append(_PLACEHOLDER)
+    finished = "".join(pieces).removesuffix(".") + ")" * max(branches, 0)
+    with rdBase.BlockLogs():
+        mol = Chem.MolFromSmiles(finished, sanitize=False)
+        problems = Chem.DetectChemistryProblems(mol) if mol is not None else ()
+    for problem in problems:
+        if problem.GetType() != "AtomValenceException":
+            continue
+        atom = mol.GetAtomWithIdx(problem.GetAtomIdx())
+        if atom.GetIsAromatic() or any(b.GetIsAromatic() for b in atom.GetBonds()):
+            continue  # its ring is not written yet: its bonds are not known
+        placeholders = sum(
+            other.GetIsotope() == 99 and other.GetAtomicNum() == 0
+            for other in mol.GetAtoms()
+            if other.GetIdx() < atom.GetIdx()
+        )
+        reason = _valence_reason(mol, atom.GetIdx(), problem.Message())
+        number = atom.GetIdx() - placeholders + 1  # the atom's place in the start itself
+        return re.sub(r"^atom \d+", f"atom {number}", reason)
+    return None
+
+
+# A start's pieces: a bracket atom, a two-letter atom, a ring label with its bond, or one
+# character.
+_TOKEN = re.compile(r"\[[^\]]*\]|Cl|Br|[-=#$:/\\]?(?:%\d\d|\d)|.")
 
 
 def _syntax_problem(text: str, finished: bool = True) -> str | None:
