@@ -236,7 +236,11 @@ def line_chart(frame, x: str, y: str, color: str, **layout) -> None:
             hovertemplate=f"{color}={name}<br>{x}=%{{x}}<br>{y}=%{{y}}<extra></extra>",
         )
     figure.update_layout(
-        xaxis_title=x, yaxis_title=y, legend_title_text=color, legend_tracegroupgap=0
+        xaxis_title=x,
+        yaxis_title=y,
+        legend_title_text=color,
+        legend_tracegroupgap=0,
+        margin=dict(l=10, r=10, t=30, b=10),  # plotly's own leaves a band of white above
     )
     figure.update_layout(**layout)
     st.plotly_chart(figure)
