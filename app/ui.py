@@ -60,6 +60,15 @@ def job_runner():
     return job_backend(settings, housekeeping)
 
 
+def cluster_notice(runner) -> str | None:
+    """Why jobs cannot start now (the Ray backend's cluster cannot be reached), shown at the
+    top of a page that starts jobs; None when they can."""
+    problem = runner.problem()
+    if problem:
+        st.warning(problem, icon=":material/cloud_off:")
+    return problem
+
+
 NAVIGATED, WANTED_PAGE = "app_navigation_ran", "app_wanted_page"
 WANTED_QUERY = "app_wanted_query"  # the address's query (e.g. a recipe link's), kept for it
 

@@ -31,6 +31,7 @@ TRAINING_COLOUR, GENERATED_COLOUR = "#9aa5b1", "#e4572e"
 space = ui.workspace()
 runner = ui.job_runner()
 st.title("Chemistry")
+cluster_problem = ui.cluster_notice(runner)
 st.caption(
     "Did the model learn chemistry? It writes many molecules, and we measure them the way "
     "the MOSES benchmark does, against the molecules it learned from."
@@ -80,7 +81,10 @@ def check_form(choice, reference: str) -> None:
         help="The Fréchet ChemNet Distance. The first check on a corpus runs ChemNet over "
         "all its molecules (a minute or more on a big corpus); later checks reuse that.",
     )
-    if st.button("Check the chemistry", key="chemistry_start", type="primary"):
+    start = st.button(
+        "Check the chemistry", key="chemistry_start", type="primary", disabled=bool(cluster_problem)
+    )
+    if start:
         settings = AssessmentSettings(
             samples=count, temperature=temperature, fcd=fcd, reference=reference
         )
@@ -90,7 +94,11 @@ def check_form(choice, reference: str) -> None:
             st.error(ui.plain(str(error)))
             return
         assessment.request(folder, settings)
-        runner.submit(folder, "assess")
+        try:
+            runner.submit(folder, "assess")
+        except UserError as error:  # the course's cluster cannot be reached
+            st.error(ui.plain(str(error)))
+            return
         st.rerun()
 
 
@@ -102,11 +110,16 @@ def live_status(folder) -> None:
             st.rerun(scope="app")
         return
     st.session_state["chemistry_watching"] = True
-    place = runner.position(folder, "assess")
+    try:
+        place = runner.position(folder, "assess")
+        wait = runner.expected_wait(folder, "assess") if place else None
+        own = runner.waits_for_own_job(folder) if place else False
+    except UserError as error:  # the course's cluster cannot be reached
+        st.warning(ui.plain(str(error)))
+        return
     if place:
-        wait = runner.expected_wait(folder, "assess")
         minutes = f", about {max(1, round(wait / 60))} min" if wait else ""
-        if runner.waits_for_own_job(folder):
+        if own:
             st.info(
                 "Waiting for your training run: each person runs one job at a time on this "
                 "server. Pause does not free it; stop the run (its model is saved) to check now."
@@ -117,10 +130,14 @@ def live_status(folder) -> None:
         stage = status.get("stage") or "Working"
         st.progress(float(status.get("fraction") or 0.0), text=f"{stage}…")
     if st.button("Cancel the check", key="chemistry_cancel"):
-        runner.cancel(folder, "assess")
-        process = runner.process(folder, "assess")
-        if process:
-            process.terminate()
+        try:
+            runner.cancel(folder, "assess")
+            process = runner.process(folder, "assess")
+            if process:
+                process.terminate()
+        except UserError as error:  # the course's cluster cannot be reached
+            st.error(ui.plain(str(error)))
+            return
         assessment.write_status(folder, status=CheckStatus.CANCELLED)
         st.rerun(scope="app")
 

@@ -20,6 +20,11 @@ from charrnn.runs.report import duration, escape_markdown
 
 PASSWORD_VARIABLE = "CHARRNN_INSTRUCTOR_PASSWORD"
 REFRESH_SECONDS = 5.0
+CLUSTER_HELP = (
+    "This server sends jobs to the Ray cluster named by CHARRNN_RAY_ADDRESS. `ray status` on "
+    "its head node says whether it runs; this server's log has Ray's own reason. Runs that "
+    "were training stay resumable from their last checkpoint."
+)
 OUTCOMES = {
     "cancelled": "The job left the queue; its run shows as stopped.",
     "asked": "The run was asked to stop: it saves its model and ends within a few seconds. "
@@ -58,20 +63,29 @@ def log_in(expected: str) -> None:
 
 
 def act(runner, action: str) -> None:
-    job = instructor.find_job(runner, st.session_state.get("instructor_job"))
-    if job is None:
-        outcome = OUTCOMES["gone"]
-    elif action == "stop":
-        outcome = OUTCOMES[instructor.stop_job(runner, job)]
-    elif instructor.kill_job(runner, job):
-        outcome = "The job's process was ended. A training run keeps its last saved model."
-    else:
-        outcome = OUTCOMES["gone"]
+    try:
+        job = instructor.find_job(runner, st.session_state.get("instructor_job"))
+        if job is None:
+            outcome = OUTCOMES["gone"]
+        elif action == "stop":
+            outcome = OUTCOMES[instructor.stop_job(runner, job)]
+        elif instructor.kill_job(runner, job):
+            outcome = "The job's process was ended. A training run keeps its last saved model."
+        else:
+            outcome = OUTCOMES["gone"]
+    except UserError as error:  # the course's Ray cluster cannot be reached
+        outcome = str(error)
     st.session_state["instructor_outcome"] = outcome
 
 
 def jobs(runner) -> None:
-    load = instructor.machine_load(runner)
+    try:
+        load = instructor.machine_load(runner)
+        rows = instructor.job_rows(runner)
+    except UserError as error:  # the course's Ray cluster cannot be reached, or is busy
+        st.error(str(error))
+        st.caption(CLUSTER_HELP)
+        return
     first, second, third = st.columns(3)
     averages = load["load"]
     first.metric(
@@ -84,7 +98,6 @@ def jobs(runner) -> None:
     outcome = st.session_state.pop("instructor_outcome", None)
     if outcome:
         st.info(outcome)
-    rows = instructor.job_rows(runner)
     if not rows:
         st.info("No jobs running or waiting.")
         return

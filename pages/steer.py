@@ -17,6 +17,7 @@ from charrnn.runs.steer_run import is_steering_run, new_steering_run, read_steer
 space = ui.workspace()
 runner = ui.job_runner()
 st.title("Steer")
+cluster_problem = ui.cluster_notice(runner)
 st.caption(
     "Say what molecules you want, and the model learns to write more of them: it writes a "
     "batch, each molecule gets a score, and the model becomes more likely to write the "
@@ -55,7 +56,8 @@ try:
 except UserError as error:
     settings = None
     st.error(ui.plain(str(error)))
-if st.button("Start steering", key="steer_start", type="primary", disabled=settings is None):
+startable = settings is not None and not cluster_problem
+if st.button("Start steering", key="steer_start", type="primary", disabled=not startable):
     try:
         with st.spinner("Checking the score and the model…"):
             run_id = new_steering_run(space, choice.id, score, settings, f"{choice.name}, steered")

@@ -55,6 +55,7 @@ NEW_MODEL = ""  # the "Start from" choice of a new model (run ids are never empt
 space = ui.workspace()
 runner = ui.job_runner()
 st.title("Train a model")
+cluster_problem = ui.cluster_notice(runner)
 recipe_link.open_recipe(space)  # a recipe link fills the settings below (and starts nothing)
 recipe_link.show_notice()
 
@@ -122,7 +123,7 @@ def settings_form(corpus: dict, busy: bool) -> None:
         type="primary",
         key="train_start",
         icon=":material/play_arrow:",
-        disabled=busy or bool(budget.problem),
+        disabled=busy or bool(budget.problem or cluster_problem),
     ):
         try:
             with st.spinner("Reading the corpus..."):
@@ -138,7 +139,7 @@ def settings_form(corpus: dict, busy: bool) -> None:
     recipe_link.share(corpus, choice, representation, name)
     if smiles and not init_from:  # both start new: the shipped priors write SMILES only
         lesson_name = name or default_run_name(preset, corpus["name"], None)
-        disabled = busy or bool(budget.problem)
+        disabled = busy or bool(budget.problem or cluster_problem)
         train_form.representation_lesson(space, runner, choice, lesson_name, disabled)
 
 
@@ -259,7 +260,11 @@ def controls(run, folder) -> None:
     columns = st.columns([1, 1, 1, 3])
     if run.status == RunStatus.QUEUED:
         if columns[0].button("Cancel", key="train_cancel", icon=":material/close:"):
-            runner.cancel(folder)
+            try:
+                runner.cancel(folder)
+            except UserError as error:  # the course's cluster cannot be reached
+                st.error(str(error))
+                return
             st.rerun()
         return
     if run.status == RunStatus.RUNNING and columns[0].button(
@@ -342,7 +347,10 @@ def live_run(run_id: str, was: str) -> None:
     events = space.metrics(run_id)
     now = report.latest_progress(events)
     if run.status == RunStatus.QUEUED:
-        st.info(queue_text(runner.position(folder), runner.expected_wait(folder)))
+        try:
+            st.info(queue_text(runner.position(folder), runner.expected_wait(folder)))
+        except UserError as error:  # the course's cluster cannot be reached
+            st.warning(str(error))
     elif run.status in (RunStatus.FAILED, RunStatus.INTERRUPTED, RunStatus.STOPPED):
         note = read_status(folder).get("note")
         if note:
@@ -351,8 +359,12 @@ def live_run(run_id: str, was: str) -> None:
             reason = report.escape_markdown(run.error or "unknown")
             st.error(f"Training stopped because of a problem: {reason}")
         if st.button(resume_label(run.status), key="train_resume_run", icon=":material/replay:"):
-            runner.submit(folder)
-            st.rerun()
+            try:
+                runner.submit(folder)
+            except UserError as error:  # the course's cluster cannot be reached
+                st.error(str(error))
+            else:
+                st.rerun()
     elif run.status == RunStatus.FINISHED:
         st.success("Done. Try the model on the Generate page.")
         if st.button("Generate with this model", key="train_to_generate", type="primary"):

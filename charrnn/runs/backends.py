@@ -2,7 +2,7 @@
 when CHARRNN_RAY_ADDRESS is set (charrnn.runs.ray_jobs; Ray is imported only then).
 
 Both offer the same methods (submit, position, expected_wait, waits_for_own_job, cancel,
-process, active_jobs, shutdown), so pages and the instructor's view never ask which it is.
+process, active_jobs, problem, shutdown), so pages and the instructor's view never ask which it is.
 """
 
 from __future__ import annotations
@@ -34,11 +34,14 @@ def job_backend(settings: ServerSettings, housekeeping: Callable[[], None] | Non
     """The server's job runner: a RayJobRunner with CHARRNN_RAY_ADDRESS, else a JobRunner.
 
     With Ray, runs left active by a dead cluster are marked interrupted by a new coordinator,
-    not by each server (a run may be training on another node meanwhile)."""
+    not by each server (a run may be training on another node meanwhile). A cluster that
+    cannot be reached (within seconds) does not stop the server: its pages say so."""
     if settings.ray_address:
         from charrnn.runs.ray_jobs import RayJobRunner
 
-        return RayJobRunner(settings.ray_address, coordinator_options(settings))
+        runner = RayJobRunner(settings.ray_address, coordinator_options(settings))
+        runner.problem()  # connect now: a new coordinator marks a dead cluster's runs
+        return runner
     from charrnn.runs.housekeeping import mark_interrupted
 
     mark_interrupted(settings.home)

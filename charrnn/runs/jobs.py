@@ -191,6 +191,10 @@ class JobRunner:
                     job, status=RunStatus.STOPPED if task == "train" else CheckStatus.CANCELLED
                 )
 
+    def problem(self) -> str | None:
+        """Why jobs cannot start now: never, with local workers (the Ray backend's may)."""
+        return None
+
     def process(self, run_dir: Path, task: JobTask = "train") -> Process | None:
         job = self.running.get((Path(run_dir), task))
         return job.process if job else None

@@ -10,6 +10,8 @@ Pause, resume and stop go through the run folder as locally.
 
 from __future__ import annotations
 
+import logging
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -18,8 +20,9 @@ from pathlib import Path
 import ray
 from ray.exceptions import GetTimeoutError, RayError
 
+from charrnn.errors import UserError
 from charrnn.runs.jobs import Job, JobRunner
-from charrnn.runs.status import JobTask, update_job_status
+from charrnn.runs.status import CheckStatus, JobTask, RunStatus, update_job_status
 from charrnn.runs.worker_process import WorkerProcess
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding charrnn/
@@ -27,6 +30,9 @@ NAMESPACE = "charrnn"
 COORDINATOR = "charrnn-coordinator"
 CALL_SECONDS = 30.0  # a coordinator that does not answer in this long is an error
 START_SECONDS = 180.0  # a new coordinator (a fresh Python process on a busy node) may take long
+CONNECT_SECONDS = 5.0  # a cluster's address that does not take a connection in this long is down
+RETRY_SECONDS = 30.0  # after a failed connection, calls fail at once for this long
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -207,21 +213,91 @@ class RemoteProcess:
         return self.runner.process(self.folder, self.task) is not None
 
 
+class ClusterError(UserError):
+    """The course's Ray cluster cannot take or answer a request now (unreachable, busy, or
+    its coordinator lost for good): pages show the message; the rest of the app works."""
+
+
+def _unreachable(address: str) -> ClusterError:
+    return ClusterError(
+        f"The course's Ray cluster at {address} cannot be reached: ask your instructor. "
+        "Training, steering and chemistry checks wait for it; generating with your models "
+        "still works."
+    )
+
+
+NOT_STARTED = "The course's Ray cluster could not be reached, so this did not start."
+RESUME, AGAIN = "Resume it when the cluster is back.", "Run the check again when it is back."
+
+
+def _check_reachable(address: str) -> None:
+    """A quick TCP look at ``host:port`` before ray.init, which retries an address where no
+    cluster is for many minutes. ``auto`` (Ray finds the cluster itself) is not looked at."""
+    host, colon, port = address.split("://", 1)[-1].rpartition(":")
+    if not colon or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as error:
+        logger.warning("The Ray cluster at %s cannot be reached: %s", address, error)
+        raise _unreachable(address) from error
+
+
 class RayJobRunner:
     """An app server's handle on the cluster's coordinator, with the JobRunner's methods, so
-    pages and the instructor's view work the same on both backends."""
+    pages and the instructor's view work the same on both backends.
+
+    It connects at its first call, and again after a failure (not sooner than RETRY_SECONDS
+    later: meanwhile calls fail at once). A cluster that cannot be reached reaches pages as
+    a ClusterError."""
 
     def __init__(self, address: str, options: dict, *, start_coordinator: bool = True):
+        self.address, self.options = address, options
+        self.start_coordinator = start_coordinator
+        self.coordinator = None
+        self.lock = threading.RLock()  # the coordinator keeps its own; this orders local calls
+        self._failed: tuple[float, str] | None = None  # when, and the message
+
+    def problem(self) -> str | None:
+        """Why jobs cannot start now (the cluster cannot be reached), or None."""
+        try:
+            self._coordinator()
+        except ClusterError as error:
+            return str(error)
+        return None
+
+    def _coordinator(self):
+        with self.lock:
+            if self.coordinator is not None:
+                return self.coordinator
+            if self._failed and time.monotonic() - self._failed[0] < RETRY_SECONDS:
+                raise ClusterError(self._failed[1])
+            try:
+                self.coordinator = self._connect()
+            except ClusterError as error:
+                self._failed = (time.monotonic(), str(error))
+                raise
+            self._failed = None
+            return self.coordinator
+
+    def _connect(self):
+        """The cluster's coordinator, made if there is none (by the first server, or after
+        the last one died), once it answers."""
+        _check_reachable(self.address)
         if not ray.is_initialized():
-            ray.init(
-                address=address,
-                namespace=NAMESPACE,
-                log_to_driver=False,
-                configure_logging=False,
-                # The coordinator and the jobs import charrnn from this checkout: on every
-                # node it must be at the same path (the shared folder; docs/workshop.md).
-                runtime_env={"env_vars": {"PYTHONPATH": str(PACKAGE_ROOT)}},
-            )
+            try:
+                ray.init(
+                    address=self.address,
+                    namespace=NAMESPACE,
+                    log_to_driver=False,
+                    configure_logging=False,
+                    # The coordinator and the jobs import charrnn from this checkout: on every
+                    # node it must be at the same path (the shared folder; docs/workshop.md).
+                    runtime_env={"env_vars": {"PYTHONPATH": str(PACKAGE_ROOT)}},
+                )
+            except (OSError, ValueError, RuntimeError, RayError) as error:
+                logger.warning("Ray could not connect to %s: %s", self.address, error)
+                raise _unreachable(self.address) from error
         actor = ray.remote(Coordinator).options(
             name=COORDINATOR,
             namespace=NAMESPACE,
@@ -230,19 +306,32 @@ class RayJobRunner:
             num_cpus=0,
             max_concurrency=64,
         )
-        self.coordinator = actor.remote(options) if start_coordinator else None
-        if self.coordinator is None:
-            self.coordinator = ray.get_actor(COORDINATOR, namespace=NAMESPACE)
-        self.lock = threading.RLock()  # the coordinator keeps its own; this orders local calls
-        self._call("alive", timeout=START_SECONDS)
+        if self.start_coordinator:
+            coordinator = actor.remote(self.options)
+        else:
+            coordinator = ray.get_actor(COORDINATOR, namespace=NAMESPACE)
+        self._ask(coordinator, "alive", (), START_SECONDS)
+        return coordinator
 
-    def _call(self, method: str, *arguments, timeout: float = CALL_SECONDS):
-        reference = getattr(self.coordinator, method).remote(*arguments)
-        return ray.get(reference, timeout=timeout)
+    @staticmethod
+    def _ask(coordinator, method: str, arguments: tuple, timeout: float):
+        return ray.get(getattr(coordinator, method).remote(*arguments), timeout=timeout)
+
+    def _call(self, method: str, *arguments, timeout: float | None = None):
+        return self._ask(self._coordinator(), method, arguments, timeout or CALL_SECONDS)
 
     # ----- what pages call (as JobRunner) -----------------------------------------------
     def submit(self, run_dir: Path, task: JobTask = "train") -> int:
-        return self._call("submit", str(Path(run_dir)), task)
+        try:
+            return self._call("submit", str(Path(run_dir)), task)
+        except ClusterError:
+            if self.coordinator is None:  # it never got there: resumable once the cluster is
+                if task == "train":
+                    what = {"status": RunStatus.INTERRUPTED, "note": f"{NOT_STARTED} {RESUME}"}
+                else:
+                    what = {"status": CheckStatus.INTERRUPTED, "error": f"{NOT_STARTED} {AGAIN}"}
+                update_job_status(Path(run_dir), task, **what)
+            raise
 
     def position(self, run_dir: Path, task: JobTask = "train") -> int:
         return self._call("position", str(Path(run_dir)), task)
