@@ -13,6 +13,9 @@ import errno
 import json
 import os
 import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -35,6 +38,7 @@ from charrnn.runs.status import read_status, update_status
 from charrnn.runs.transfer import export_run
 from charrnn.runs.worker import train_worker
 from charrnn.runs.workspace import Workspace, new_workspace
+from charrnn.worker_start import process_identity
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 FOREVER = dict(steps=1_000_000, checkpoint_every=20, eval_every=100_000)
@@ -179,6 +183,24 @@ def test_a_server_restart_keeps_every_workspace_and_resumes_what_was_training(
         assert load_checkpoint(other.run_dir(others_queued)).step >= 0  # from scratch, saved
     finally:
         restarted.shutdown()
+
+
+def test_a_job_still_ending_is_marked_interrupted_when_it_has_ended(root, space):
+    """A Ray coordinator replacing a killed one: the old one's jobs are still being ended by
+    Ray. Each is marked interrupted once its process is gone, within the grace given."""
+    folder = space.run_dir(make_run(space, "ending"))
+    ending = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        update_status(
+            folder, status="running", pid=ending.pid, process=process_identity(ending.pid)
+        )
+        assert mark_interrupted(root) == 0  # it still runs
+        threading.Timer(1.0, ending.kill).start()
+        assert mark_interrupted(root, grace_seconds=30) == 1
+        assert read_status(folder)["status"] == "interrupted"
+    finally:
+        ending.kill()
+        ending.wait()
 
 
 # ----- a full disk -------------------------------------------------------------------------

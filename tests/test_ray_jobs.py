@@ -168,6 +168,29 @@ def test_two_app_processes_sharing_one_store_see_one_queue(runner, root, space):
         wait_for(lambda w=workspace, r=run_id: w.summary(r).status == "stopped")
 
 
+def test_a_killed_coordinator_is_replaced_and_its_runs_left_resumable(runner):
+    """The coordinator killed mid-course (or its node lost): the next submission makes a new
+    one, which leaves the old one's runs interrupted, resumable; so does the instructor's."""
+    home = Path(runner.options["home"])  # the store the module's coordinator looks after
+    space = Workspace(new_workspace(home), home)
+    training, waiting = (make_run(space, n, steps=1_000_000, checkpoint_every=20) for n in "ab")
+    for run_id in (training, waiting):
+        runner.submit(space.run_dir(run_id))
+    folder = space.run_dir(training)
+    wait_for(lambda: any(e.get("kind") == "checkpoint" for e in read_metrics(folder)))
+    ray.kill(runner.coordinator)
+    assert runner.submit(folder) == 0  # a new coordinator: the run resumes at once
+    assert space.summary(waiting).status == "interrupted"  # the old queue was lost with it
+    saved = load_checkpoint(folder).step
+    wait_for(lambda: any(e.get("step", 0) > saved for e in read_metrics(folder)), seconds=120)
+    steps = [e["step"] for e in read_metrics(folder) if e.get("kind") == "step"]
+    assert steps == sorted(steps)  # on from the checkpoint
+    ray.kill(runner.coordinator)  # again, and the instructor's page is the next to ask
+    assert machine_load(runner)["running"] == 0 and job_rows(runner) == []
+    assert space.summary(training).status == "interrupted"
+    assert load_checkpoint(folder).step >= saved
+
+
 def test_a_job_that_asks_for_a_gpu_lands_on_the_gpu_node(cluster, root, monkeypatch, space):
     stop_coordinator()  # (the module's last test) a coordinator whose jobs ask for a GPU
     environment = server_environment(cluster, root, CHARRNN_RAY_GPUS="0.5")  # two share one

@@ -63,16 +63,43 @@ def _default_root() -> Path:
     return default_root()
 
 
-def mark_interrupted(root: Path | None = None) -> int:
+def mark_interrupted(root: Path | None = None, grace_seconds: float = 0.0) -> int:
     """After a server restart: runs and chemistry checks left active by a dead server become
     interrupted (a run resumable, a check to be run again). Returns how many were marked.
 
     A job counts as still alive only when its process is the very one that wrote the
     status: the same pid and the same start time (a pid alone may belong to another
-    process by now).
+    process by now). ``grace_seconds``: how long to wait for such jobs to end, marking each
+    as it does (a new Ray coordinator: the jobs of the one it replaces are ending with it).
     """
-    count = 0
     root = Path(root) if root else _default_root()
+    count = _mark_once(root)
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline and _still_running(root):
+        time.sleep(0.5)
+        count += _mark_once(root)
+    return count
+
+
+def _job_folders(root: Path) -> list[Path]:
+    """Run folders, and the folders of shipped priors' checks, never through a link."""
+    folders = [*root.glob("*/r-*"), *root.glob("*/p-*")]
+    return [folder for folder in folders if not folder.is_symlink() and folder.is_dir()]
+
+
+def _still_running(root: Path) -> bool:
+    """Whether a job left active still has its process."""
+    for folder in _job_folders(root):
+        run, check = read_status(folder), read_job_status(folder, "assess")
+        if run.get("status") in ACTIVE and _pid_alive(run):
+            return True
+        if check.get("status") in CHECK_ACTIVE and _pid_alive(check):
+            return True
+    return False
+
+
+def _mark_once(root: Path) -> int:
+    count = 0
     for folder in root.glob("*/r-*"):
         if folder.is_symlink() or not folder.is_dir():
             continue

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ray
-from ray.exceptions import GetTimeoutError, RayError
+from ray.exceptions import GetTimeoutError, RayActorError, RayError
 
 from charrnn.errors import UserError
 from charrnn.runs.jobs import Job, JobRunner
@@ -32,6 +32,7 @@ CALL_SECONDS = 30.0  # a coordinator that does not answer in this long is an err
 START_SECONDS = 180.0  # a new coordinator (a fresh Python process on a busy node) may take long
 CONNECT_SECONDS = 5.0  # a cluster's address that does not take a connection in this long is down
 RETRY_SECONDS = 30.0  # after a failed connection, calls fail at once for this long
+OLD_JOBS_SECONDS = 20.0  # a dead coordinator's jobs end within seconds (Ray ends its tasks)
 logger = logging.getLogger(__name__)
 
 
@@ -128,7 +129,7 @@ class Coordinator:
         resources = RayResources(options.get("cpus", 1.0), options.get("gpus", 0.0))
         home = Path(options["home"]) if options.get("home") else None
         if home:
-            mark_interrupted(home)  # a new coordinator: older jobs are gone
+            mark_interrupted(home, OLD_JOBS_SECONDS)  # a new coordinator: older jobs are gone
 
         def housekeeping() -> None:  # the servers clean up at their start; this, hourly
             if home:
@@ -248,8 +249,9 @@ class RayJobRunner:
     pages and the instructor's view work the same on both backends.
 
     It connects at its first call, and again after a failure (not sooner than RETRY_SECONDS
-    later: meanwhile calls fail at once). A cluster that cannot be reached reaches pages as
-    a ClusterError."""
+    later: meanwhile calls fail at once). A coordinator that died (killed, or its node lost)
+    is replaced by a new one, which leaves the runs the old one had as interrupted. Every
+    failure reaches pages as a ClusterError."""
 
     def __init__(self, address: str, options: dict, *, start_coordinator: bool = True):
         self.address, self.options = address, options
@@ -306,19 +308,44 @@ class RayJobRunner:
             num_cpus=0,
             max_concurrency=64,
         )
-        if self.start_coordinator:
-            coordinator = actor.remote(self.options)
-        else:
-            coordinator = ray.get_actor(COORDINATOR, namespace=NAMESPACE)
-        self._ask(coordinator, "alive", (), START_SECONDS)
-        return coordinator
+        deadline = time.monotonic() + START_SECONDS
+        while True:  # a dead coordinator keeps its name for a moment
+            try:
+                if self.start_coordinator:
+                    coordinator = actor.remote(self.options)
+                else:
+                    coordinator = ray.get_actor(COORDINATOR, namespace=NAMESPACE)
+                self._ask(coordinator, "alive", (), max(1.0, deadline - time.monotonic()))
+                return coordinator
+            except (RayActorError, ValueError) as error:  # ValueError: none by that name
+                if time.monotonic() > deadline:
+                    logger.warning("No coordinator on the Ray cluster: %s", error)
+                    raise ClusterError(
+                        "The course's Ray cluster has no job coordinator now: ask your instructor."
+                    ) from error
+                time.sleep(0.2)
 
     @staticmethod
     def _ask(coordinator, method: str, arguments: tuple, timeout: float):
         return ray.get(getattr(coordinator, method).remote(*arguments), timeout=timeout)
 
     def _call(self, method: str, *arguments, timeout: float | None = None):
-        return self._ask(self._coordinator(), method, arguments, timeout or CALL_SECONDS)
+        coordinator = self._coordinator()
+        try:
+            return self._ask(coordinator, method, arguments, timeout or CALL_SECONDS)
+        except RayActorError:  # killed, or its node lost: a new coordinator takes over
+            logger.warning("The coordinator died; making a new one")
+            with self.lock:
+                if self.coordinator is coordinator:
+                    self.coordinator = None
+            coordinator = self._coordinator()
+            try:
+                return self._ask(coordinator, method, arguments, timeout or CALL_SECONDS)
+            except RayActorError as error:
+                raise ClusterError(
+                    "The course's Ray cluster keeps losing its job coordinator: ask your "
+                    "instructor."
+                ) from error
 
     # ----- what pages call (as JobRunner) -----------------------------------------------
     def submit(self, run_dir: Path, task: JobTask = "train") -> int:
