@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -189,6 +190,39 @@ def test_a_killed_coordinator_is_replaced_and_its_runs_left_resumable(runner):
     assert machine_load(runner)["running"] == 0 and job_rows(runner) == []
     assert space.summary(training).status == "interrupted"
     assert load_checkpoint(folder).step >= saved
+
+
+def test_a_coordinator_that_does_not_answer_in_time_is_explained(cluster, monkeypatch, root):
+    """A busy coordinator: the instructor's page says so (no traceback), as other pages do."""
+    from test_app_gallery_instructor import PASSWORD, log_in, open_page
+
+    from app import ui
+    from charrnn.runs import login, ray_jobs
+
+    @ray.remote(num_cpus=0)
+    class Busy:
+        def alive(self) -> bool:
+            return True
+
+        def jobs(self) -> dict:
+            time.sleep(10)
+            return {"jobs": [], "max_workers": 1}
+
+    monkeypatch.setattr(ray_jobs, "CALL_SECONDS", 0.5)
+    busy = ray_jobs.RayJobRunner(cluster.address, {})
+    busy.coordinator = Busy.remote()
+    try:
+        with pytest.raises(ray_jobs.ClusterError, match="did not answer"):
+            busy.active_jobs()
+        monkeypatch.setattr(ui, "job_runner", lambda: busy)
+        monkeypatch.setenv("CHARRNN_HOME", str(root))
+        monkeypatch.setenv("CHARRNN_INSTRUCTOR_PASSWORD", PASSWORD)
+        login.INSTRUCTOR.reset()
+        at = log_in(open_page("instructor"), PASSWORD)
+        assert any("did not answer" in error.value for error in at.error)
+        assert any("CHARRNN_RAY_ADDRESS" in caption.value for caption in at.caption)
+    finally:
+        ray.kill(busy.coordinator)
 
 
 def test_a_job_that_asks_for_a_gpu_lands_on_the_gpu_node(cluster, root, monkeypatch, space):

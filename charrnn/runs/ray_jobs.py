@@ -227,6 +227,10 @@ def _unreachable(address: str) -> ClusterError:
     )
 
 
+BUSY = (
+    f"The course's Ray cluster did not answer within {CALL_SECONDS:.0f} seconds (it is busy). "
+    "Try again in a minute; if this goes on, ask your instructor."
+)
 NOT_STARTED = "The course's Ray cluster could not be reached, so this did not start."
 RESUME, AGAIN = "Resume it when the cluster is back.", "Run the check again when it is back."
 
@@ -327,7 +331,11 @@ class RayJobRunner:
 
     @staticmethod
     def _ask(coordinator, method: str, arguments: tuple, timeout: float):
-        return ray.get(getattr(coordinator, method).remote(*arguments), timeout=timeout)
+        try:
+            return ray.get(getattr(coordinator, method).remote(*arguments), timeout=timeout)
+        except GetTimeoutError as error:
+            logger.warning("The coordinator did not answer %s within %s s", method, timeout)
+            raise ClusterError(BUSY) from error
 
     def _call(self, method: str, *arguments, timeout: float | None = None):
         coordinator = self._coordinator()
