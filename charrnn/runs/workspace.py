@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from charrnn.corpora.builtins import builtin_corpora
 from charrnn.files import atomic_write_bytes, atomic_write_text
 from charrnn.runs import bounds
 from charrnn.runs.bounds import LOCK_FILE, RUN_ID
@@ -248,7 +249,8 @@ class Workspace:
     def corpus_name(self, reference: str) -> str:
         """What to call a corpus reference on screen (an upload keeps its file name)."""
         if reference.startswith("builtin:"):
-            return reference
+            titles = {f"builtin:{corpus.id}": corpus.title for corpus in builtin_corpora()}
+            return titles.get(reference, reference)
         return self._read_json("corpora/names.json").get(Path(reference).name, "uploaded file")
 
     def owns_corpus(self, reference: str) -> bool:
