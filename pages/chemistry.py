@@ -196,20 +196,15 @@ def show_report(report: dict, step: int) -> None:
     table = pd.DataFrame(
         {
             "Measure": [m["name"] for m in report["metrics"]],
-            "Value": [m["value"] for m in report["metrics"]],
+            "Value": [
+                "not measured" if m["value"] is None else f"{m['value']:.4f}"
+                for m in report["metrics"]
+            ],
             "What it measures": [m["explanation"] for m in report["metrics"]],
             "What good looks like": [m["good"] for m in report["metrics"]],
         }
     )
-    st.dataframe(
-        table,
-        hide_index=True,
-        column_config={
-            "Value": st.column_config.NumberColumn(format="%.4f"),
-            "What it measures": st.column_config.TextColumn(width="large"),
-            "What good looks like": st.column_config.TextColumn(width="large"),
-        },
-    )
+    st.table(table, hide_index=True)  # a static table wraps the sentences (a grid cut them)
     st.subheader("Properties: generated against training")
     st.caption(
         "Where the orange bars sit on the grey ones, the model writes molecules like those "

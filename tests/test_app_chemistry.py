@@ -82,7 +82,7 @@ def test_a_check_runs_in_a_worker_and_its_report_is_shown(molecules):
     assert not at.checkbox(key="chemistry_fcd").value
     names = [metric.label for metric in at.metric]
     assert names == ["Validity", "Uniqueness@1k", "Novelty", "IntDiv1"]
-    table = at.dataframe[0].value
+    table = at.table[0].value  # the sentences whole, not cut at a grid cell's width
     assert list(table.columns) == ["Measure", "Value", "What it measures", "What good looks like"]
     assert {"Validity", "Novelty", "SNN", "Frag", "Filters"} <= set(table["Measure"])
     assert all(table["What it measures"].str.len() > 20)
