@@ -88,10 +88,18 @@ def comparison(runs) -> None:
         height=360,
         yaxis_title="validation loss (lower is better)",
     )
-    st.caption(
-        "The lowest curve at the end is the model that best predicts text (or molecules) "
-        "it has not seen."
-    )
+    corpora = {run.corpus for run in runs if run.id in chosen}
+    if len(corpora) > 1:
+        st.caption(
+            "These runs learned from different corpora, so their losses do not say which "
+            "model is better: some texts are easier to predict than others (a short pattern "
+            "far more than molecules or Shakespeare). Compare runs on the same corpus."
+        )
+    else:
+        st.caption(
+            "The lowest curve at the end is the model that best predicts text (or molecules) "
+            "it has not seen."
+        )
 
 
 def manage(runs) -> None:

@@ -251,6 +251,24 @@ def test_models_list_rename_and_delete_with_confirmation(app):
     assert space.choices["run"] == first
 
 
+def test_models_says_losses_on_different_corpora_do_not_compare(app):
+    space = workspace(app)
+    toy = finished_run(space, "pattern model")
+    text = b"to be or not to be, that is the question\n" * 40
+    reference = space.save_corpus(text, "a.txt", 10**6)
+    other = {**TOY, "reference": reference, "name": "a.txt"}
+    config = new_run_config(space, other, "tiny", TINY_MODEL, QUICK_TRAIN)
+    words = space.create_run("words model", config)
+    train_worker(str(space.run_dir(words)), 1)
+    open_page(app, "models")
+    assert app.multiselect(key="models_compare").value == [words, toy]
+    assert "different corpora" in texts(app.caption)
+    assert "lowest curve" not in texts(app.caption)
+    app.multiselect(key="models_compare").set_value([toy]).run()
+    assert "lowest curve" in texts(app.caption)
+    assert "different corpora" not in texts(app.caption)
+
+
 def test_models_table_shows_a_training_runs_progress(app):
     space = workspace(app)
     run_id = new_run(space, "in training")  # queued: no worker takes it in this test
