@@ -148,6 +148,15 @@ def test_nci_lists_its_invalid_lines_and_asks_before_leaving_them_out(app, home)
     assert chosen["reference"] == "builtin:nci-5k" and chosen["drop_invalid"] is True
 
 
+def test_a_corpus_in_use_without_its_invalid_lines_is_shown_as_in_use(app, home):
+    app.button(key="start_molecules").click().run()  # Home leaves the 8 lines out
+    corpus_page(app)
+    assert app.radio(key="builtin_choice").value == "nci-5k"
+    assert app.checkbox(key="drop_invalid").value  # not "Tick the box to use this corpus"
+    assert "This is your corpus now" in app.success[0].value
+    assert not [info for info in app.info if "Tick the box" in info.value]
+
+
 # ----- Corpus: uploads ----------------------------------------------------------------------
 
 
