@@ -94,11 +94,12 @@ def show_corpus(corpus: CorpusPreview, chosen: dict, save=None, upload_key: str 
     cards[2].metric("Distinct characters", len(summary["unique_characters"]), border=True)
     if corpus.kind == "smiles":
         valid = summary["lines"] - summary["invalid"]
-        cards[3].metric(
+        cards[3].metric(  # the count alone: "4,991 of 4,999" was cut to "4,991 of 4,…"
             "Molecules RDKit can read",
-            f"{valid:,} of {summary['lines']:,}",
+            f"{valid:,}",
             border=True,
-            help="RDKit is the chemistry toolkit that checks each line is a real molecule.",
+            help="RDKit is the chemistry toolkit that checks each line is a real molecule. "
+            "The other lines are listed below.",
         )
     st.caption("The characters the network will learn (␣ is a space, \\n a line break):")
     st.code(character_set(summary["unique_characters"]), language=None, wrap_lines=True)
