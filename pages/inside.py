@@ -188,7 +188,15 @@ def memory_section(trace: inside.Trace, kind: str) -> None:
     strongest_first = list(dict.fromkeys(units))
     unit = st.selectbox("Colour the text by unit", strongest_first, key="inside_unit")
     st.html(text_html(trace.pieces, values=hidden_units.unit_colours(trace, unit)))
-    chosen = st.multiselect("Units over time", units, default=units[:3], key="inside_units")
+    chosen = st.multiselect(  # a key per set of units: another model's or text's start full
+        "Units over time",
+        strongest_first,
+        default=strongest_first[:3],
+        key=f"inside_units_{'_'.join(map(str, strongest_first))}",
+    )
+    if not chosen:
+        st.caption("Choose one or more units above to draw their activity.")
+        return
     lines = go.Figure([go.Scatter(y=trace.hidden[:, u], name=f"unit {u}") for u in chosen])
     lines.update_layout(height=240, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="step")
     st.plotly_chart(lines, key="inside_unit_lines", config=STATIC)
