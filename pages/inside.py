@@ -257,4 +257,8 @@ memory_section(trace, "selfies" if selfies else "smiles" if smiles else "text")
 if not smiles and hidden_units.cycle_view(trace).period_agreement >= 0.8:
     cycle_section(trace)
 elif not smiles:
-    st.caption('Tip: train on "Learn a pattern" (Home) to see a network settle into a cycle.')
+    st.caption(  # the "Learn a pattern" corpus itself is in random order: it never repeats
+        'Tip: choose "Type your own" and type a text that repeats, like "abcd abcd abcd abcd", '
+        'to watch the memory settle into a cycle; a model of "Learn a pattern" (Home) '
+        "shows it best."
+    )
