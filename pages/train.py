@@ -42,6 +42,7 @@ from charrnn.runs.train_view import (
     resume_label,
     status_text,
     time_cap_text,
+    unused_name,
 )
 
 PRESET_LINES = {
@@ -109,7 +110,8 @@ def settings_form(corpus: dict, busy: bool) -> None:
         init_from=init_from,
     )
     base_name = names[init_from].split(": ", 1)[-1] if init_from else None
-    default_name = default_run_name(preset, corpus["name"], base_name)
+    taken = [run.name for run in space.runs()]
+    default_name = unused_name(default_run_name(preset, corpus["name"], base_name), taken)
     name = st.text_input("Name of the run", placeholder=default_name, key="train_run_name")
     budget = planned_budget(space, choice)
     st.caption(budget_text(budget) + time_cap_text(space.server_settings.job_minutes))
