@@ -36,12 +36,12 @@ from charrnn.runs.train_ranges import TRAIN_NUMBERS, default_minutes, minutes_ra
 from charrnn.runs.train_view import (
     REFRESH_SECONDS,
     default_run_name,
-    fine_tune_sources,
     progress_text,
     queue_text,
     resume_label,
     status_text,
     time_cap_text,
+    trained_runs,
     unused_name,
 )
 
@@ -152,7 +152,8 @@ def start_choices(smiles: bool, priors: bool = True) -> dict[str, str]:
     if smiles and priors:
         choices |= {prior.reference: prior.label for prior in shipped_priors()}
     choices[NEW_MODEL] = "A new, untrained model"
-    choices |= {run_id: f"Model: {name}" for run_id, name in fine_tune_sources(space).items()}
+    labels = report.run_labels(trained_runs(space))  # two runs of one name told apart
+    choices |= {run_id: f"Model: {label}" for run_id, label in labels.items()}
     return choices
 
 

@@ -229,6 +229,19 @@ def test_a_failed_run_shows_its_error_and_resumes(app):
 
 
 # ----- Models ------------------------------------------------------------------------------
+def test_runs_of_the_same_name_can_be_told_apart_when_fine_tuning(app):
+    space = workspace(app)
+    first, second = finished_run(space, "same name"), finished_run(space, "same name")
+    space.update_choices(corpus=TOY)
+    open_page(app, "train")
+    options = app.selectbox(key="train_init_from").options
+    assert len(options) == 3 and len(set(options)) == 3, options  # a new model, then both
+    app.selectbox(key="train_init_from").set_value(first).run()
+    assert app.selectbox(key="train_init_from").value == first
+    app.selectbox(key="train_init_from").set_value(second).run()
+    assert app.selectbox(key="train_init_from").value == second
+
+
 def test_models_list_rename_and_delete_with_confirmation(app):
     space = workspace(app)
     first, second = finished_run(space, "first model"), finished_run(space, "second model")
