@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 from charrnn.core.checkpoint import CHECKPOINT_FILE
 from charrnn.runs.plan import new_run_config
 from charrnn.runs.status import update_status
+from charrnn.runs.steer_run import STEER_FILE
 from charrnn.runs.transfer import EXPORT_FILES, export_run
 from charrnn.runs.worker import train_worker
 from charrnn.runs.workspace import Workspace
@@ -280,6 +281,19 @@ def test_models_says_losses_on_different_corpora_do_not_compare(app):
     app.multiselect(key="models_compare").set_value([toy]).run()
     assert "lowest curve" in texts(app.caption)
     assert "different corpora" not in texts(app.caption)
+
+
+def test_models_compares_runs_with_a_loss_curve_and_names_those_without(app):
+    space = workspace(app)
+    trained = finished_run(space, "trained model")
+    steered = new_run(space, "steered model")  # finished, with no validation loss
+    update_status(space.run_dir(steered), status="finished")
+    (space.run_dir(steered) / STEER_FILE).write_text("{}")  # what makes it a steering run
+    open_page(app, "models")
+    assert app.multiselect(key="models_compare").value == [trained]  # not the steered one
+    assert "No validation loss" not in texts(app.caption)
+    app.multiselect(key="models_compare").set_value([steered, trained]).run()
+    assert "No validation loss to draw for steered model" in texts(app.caption)
 
 
 def test_models_table_shows_a_training_runs_progress(app):
