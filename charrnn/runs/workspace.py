@@ -111,7 +111,10 @@ class Workspace:
         self.root = Path(root or self.server_settings.home)
         self.folder = self.root / token
         if self.folder.is_symlink() or (must_exist and not self.folder.is_dir()):
-            raise RunError("No workspace has this link (it may have been cleaned up).")
+            raise RunError(
+                "No workspace has this link: nothing was saved under it yet, or it has been "
+                "cleaned up."
+            )
         self.token = token
 
     @classmethod
