@@ -144,7 +144,13 @@ def sidebar(space: Workspace) -> None:
         active = run is not None and run.status in ACTIVE
         # Live while active; every 5 s: a room of visitors each refreshing it costs the server.
         st.fragment(run_caption, run_every=5.0 if active else None)(space)
-        st.caption("Bookmark this page's address to come back to your work.")
+        if space.exists():
+            st.caption("Bookmark this page's address to come back to your work.")
+        else:  # an address bookmarked now leads nowhere: nothing is kept under it yet
+            st.caption(
+                "Nothing is saved yet. Once you pick a corpus or a model, bookmark this "
+                "page's address to come back to your work."
+            )
 
 
 def run_caption(space: Workspace) -> None:

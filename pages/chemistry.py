@@ -55,13 +55,16 @@ def compare_with() -> str:
     )
 
 
-def check_form(choice, reference: str) -> None:
+def check_form(choice, reference: str, busy: bool) -> None:
+    """The check's settings and its button; while a check runs they stay on screen, greyed
+    (a widget left undrawn would lose its value: the next check would start from 1,000)."""
     first, second, third = st.columns([2, 2, 1.4], vertical_alignment="bottom")
     count = first.select_slider(
         "Molecules to write",
         SAMPLE_COUNTS,
         value=1000,
         key="chemistry_samples",
+        disabled=busy,
         help="More molecules give steadier numbers but take longer. MOSES uses 30,000.",
     )
     temperature = second.slider(
@@ -71,6 +74,7 @@ def check_form(choice, reference: str) -> None:
         1.0,
         0.05,
         key="chemistry_temperature",
+        disabled=busy,
         help="MOSES measures at 1.0: the model's own distribution. Lower gives more valid "
         "but less varied molecules.",
     )
@@ -78,13 +82,16 @@ def check_form(choice, reference: str) -> None:
         "Include FCD",
         value=True,
         key="chemistry_fcd",
+        disabled=busy,
         help="The Fréchet ChemNet Distance. The first check on a corpus runs ChemNet over "
         "all its molecules (a minute or more on a big corpus); later checks reuse that.",
     )
-    start = st.button(
-        "Check the chemistry", key="chemistry_start", type="primary", disabled=bool(cluster_problem)
-    )
-    if start:
+    if st.button(
+        "Check the chemistry",
+        key="chemistry_start",
+        type="primary",
+        disabled=busy or bool(cluster_problem),
+    ):
         settings = AssessmentSettings(
             samples=count, temperature=temperature, fcd=fcd, reference=reference
         )
@@ -208,20 +215,15 @@ def show_report(report: dict, step: int) -> None:
     table = pd.DataFrame(
         {
             "Measure": [m["name"] for m in report["metrics"]],
-            "Value": [m["value"] for m in report["metrics"]],
+            "Value": [
+                "not measured" if m["value"] is None else f"{m['value']:.4f}"
+                for m in report["metrics"]
+            ],
             "What it measures": [m["explanation"] for m in report["metrics"]],
             "What good looks like": [m["good"] for m in report["metrics"]],
         }
     )
-    st.dataframe(
-        table,
-        hide_index=True,
-        column_config={
-            "Value": st.column_config.NumberColumn(format="%.4f"),
-            "What it measures": st.column_config.TextColumn(width="large"),
-            "What good looks like": st.column_config.TextColumn(width="large"),
-        },
-    )
+    st.table(table, hide_index=True)  # a static table wraps the sentences (a grid cut them)
     st.subheader("Properties: generated against training")
     st.caption(
         "Where the orange bars sit on the grey ones, the model writes molecules like those "
@@ -292,8 +294,7 @@ else:
 
 status = assessment.read_status(folder) if folder else {}
 active = status.get("status") in assessment.ACTIVE
-if not active:
-    check_form(choice, reference)
+check_form(choice, reference, busy=active)
 if status.get("status") in (CheckStatus.FAILED, CheckStatus.INTERRUPTED):
     st.error(f"The last check did not finish. {escape_markdown(status.get('error') or '')}")
 if folder:

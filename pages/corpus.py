@@ -94,17 +94,21 @@ def show_corpus(corpus: CorpusPreview, chosen: dict, save=None, upload_key: str 
     cards[2].metric("Distinct characters", len(summary["unique_characters"]), border=True)
     if corpus.kind == "smiles":
         valid = summary["lines"] - summary["invalid"]
-        cards[3].metric(
+        cards[3].metric(  # the count alone: "4,991 of 4,999" was cut to "4,991 of 4,…"
             "Molecules RDKit can read",
-            f"{valid:,} of {summary['lines']:,}",
+            f"{valid:,}",
             border=True,
-            help="RDKit is the chemistry toolkit that checks each line is a real molecule.",
+            help="RDKit is the chemistry toolkit that checks each line is a real molecule. "
+            "The other lines are listed below.",
         )
     st.caption("The characters the network will learn (␣ is a space, \\n a line break):")
     st.code(character_set(summary["unique_characters"]), language=None, wrap_lines=True)
 
     drop = False
     invalid = corpus.invalid_count
+    saved = st.session_state.setdefault("saved_uploads", {})
+    reference = chosen.get("reference") or saved.get(upload_key)
+    current = ui.current_corpus(space)
     if invalid:
         st.subheader("Lines that are not molecules")
         are = "is not a molecule" if invalid == 1 else "are not molecules"
@@ -120,13 +124,12 @@ def show_corpus(corpus: CorpusPreview, chosen: dict, save=None, upload_key: str 
         if len(rows) < invalid:
             st.caption(f"The first {len(rows):,} of them are listed.")
         noun = "line that is not a molecule" if invalid == 1 else "lines that are not molecules"
-        st.session_state.setdefault("drop_invalid", False)  # unticked in the browser too
+        # Unticked in the browser too, unless this corpus is already in use without them
+        # (e.g. chosen on Home): the page then says so instead of asking again.
+        in_use = reference and current == {**chosen, "reference": reference, "drop_invalid": True}
+        st.session_state.setdefault("drop_invalid", bool(in_use))
         drop = st.checkbox(f"Leave out the {invalid:,} {noun}", key="drop_invalid")
     chosen = {**chosen, "drop_invalid": drop}
-
-    saved = st.session_state.setdefault("saved_uploads", {})
-    reference = chosen.get("reference") or saved.get(upload_key)
-    current = ui.current_corpus(space)
     if reference and current == {**chosen, "reference": reference}:
         st.success("This is your corpus now. Next, train a model on it.")
         if st.button(

@@ -69,9 +69,13 @@ def show_molecules(samples: list[tuple[str, float]], vocabulary) -> None:
     second.metric("Different molecules (among the valid)", distinct_valid(table))
     legends = [f"log-likelihood {ll:.1f}" for _, ll in samples]
     st.image(grid_svg(texts, legends=legends, columns=4))  # an <img>: scripts never run
+    red = (
+        "Red cards are strings RDKit cannot read as a molecule. "
+        if not table["valid"].all()
+        else ""
+    )
     st.caption(
-        "Red cards are strings RDKit cannot read as a molecule. Log-likelihood: how natural "
-        "the model finds a molecule (closer to 0 = more typical)."
+        f"{red}Log-likelihood: how natural the model finds a molecule (closer to 0 = more typical)."
     )
     st.dataframe(table, hide_index=True)
     molecule_downloads.molecules(as_molecules(samples, vocabulary))

@@ -188,7 +188,15 @@ def memory_section(trace: inside.Trace, kind: str) -> None:
     strongest_first = list(dict.fromkeys(units))
     unit = st.selectbox("Colour the text by unit", strongest_first, key="inside_unit")
     st.html(text_html(trace.pieces, values=hidden_units.unit_colours(trace, unit)))
-    chosen = st.multiselect("Units over time", units, default=units[:3], key="inside_units")
+    chosen = st.multiselect(  # a key per set of units: another model's or text's start full
+        "Units over time",
+        strongest_first,
+        default=strongest_first[:3],
+        key=f"inside_units_{'_'.join(map(str, strongest_first))}",
+    )
+    if not chosen:
+        st.caption("Choose one or more units above to draw their activity.")
+        return
     lines = go.Figure([go.Scatter(y=trace.hidden[:, u], name=f"unit {u}") for u in chosen])
     lines.update_layout(height=240, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="step")
     st.plotly_chart(lines, key="inside_unit_lines", config=STATIC)
@@ -249,4 +257,8 @@ memory_section(trace, "selfies" if selfies else "smiles" if smiles else "text")
 if not smiles and hidden_units.cycle_view(trace).period_agreement >= 0.8:
     cycle_section(trace)
 elif not smiles:
-    st.caption('Tip: train on "Learn a pattern" (Home) to see a network settle into a cycle.')
+    st.caption(  # the "Learn a pattern" corpus itself is in random order: it never repeats
+        'Tip: choose "Type your own" and type a text that repeats, like "abcd abcd abcd abcd", '
+        'to watch the memory settle into a cycle; a model of "Learn a pattern" (Home) '
+        "shows it best."
+    )

@@ -21,6 +21,7 @@ from charrnn.errors import UserError
 from charrnn.runs.folder import has_model
 from charrnn.runs.report import compare_frame, escape_markdown, run_labels
 from charrnn.runs.status import ACTIVE, WORKING, RunStatus
+from charrnn.runs.steer_run import is_steering_run
 from charrnn.runs.transfer import IMPORTED_PREFIX, export_run, import_run
 
 TABLE_REFRESH_SECONDS = 3.0  # while a run is queued, training or paused
@@ -63,7 +64,11 @@ def table(runs) -> None:
 def comparison(runs) -> None:
     st.subheader("Compare loss curves")
     names = run_labels(runs)
-    default = [run.id for run in runs if run.status == RunStatus.FINISHED][:3]
+    default = [  # a steered model has no validation loss: no curve to show
+        run.id
+        for run in runs
+        if run.status == RunStatus.FINISHED and not is_steering_run(space.run_dir(run.id))
+    ][:3]
     chosen = st.multiselect(
         "Runs to compare",
         list(names),
@@ -88,10 +93,25 @@ def comparison(runs) -> None:
         height=360,
         yaxis_title="validation loss (lower is better)",
     )
-    st.caption(
-        "The lowest curve at the end is the model that best predicts text (or molecules) "
-        "it has not seen."
-    )
+    drawn = set(frame["run"])
+    missing = [html.unescape(label) for label in labels if label not in drawn]
+    if missing:
+        st.caption(
+            f"No validation loss to draw for {escape_markdown('; '.join(missing))}: a steered "
+            "model is not measured on a corpus, and a new run measures its first after a while."
+        )
+    corpora = {run.corpus for run in runs if run.id in chosen}
+    if len(corpora) > 1:
+        st.caption(
+            "These runs learned from different corpora, so their losses do not say which "
+            "model is better: some texts are easier to predict than others (a short pattern "
+            "far more than molecules or Shakespeare). Compare runs on the same corpus."
+        )
+    else:
+        st.caption(
+            "The lowest curve at the end is the model that best predicts text (or molecules) "
+            "it has not seen."
+        )
 
 
 def manage(runs) -> None:

@@ -13,6 +13,7 @@ from charrnn.errors import UserError
 from charrnn.runs.models import model_choices
 from charrnn.runs.status import ACTIVE
 from charrnn.runs.steer_run import is_steering_run, new_steering_run, read_steer_file
+from charrnn.runs.train_view import unused_name
 
 space = ui.workspace()
 runner = ui.job_runner()
@@ -60,7 +61,9 @@ startable = settings is not None and not cluster_problem
 if st.button("Start steering", key="steer_start", type="primary", disabled=not startable):
     try:
         with st.spinner("Checking the score and the model…"):
-            run_id = new_steering_run(space, choice.id, score, settings, f"{choice.name}, steered")
+            taken = [run.name for run in space.runs()]
+            name = unused_name(f"{choice.name}, steered", taken)
+            run_id = new_steering_run(space, choice.id, score, settings, name)
         runner.submit(space.run_dir(run_id))
         space.update_choices(run=run_id, model=None, steer_run=run_id)
     except UserError as error:

@@ -36,12 +36,13 @@ from charrnn.runs.train_ranges import TRAIN_NUMBERS, default_minutes, minutes_ra
 from charrnn.runs.train_view import (
     REFRESH_SECONDS,
     default_run_name,
-    fine_tune_sources,
     progress_text,
     queue_text,
     resume_label,
     status_text,
     time_cap_text,
+    trained_runs,
+    unused_name,
 )
 
 PRESET_LINES = {
@@ -110,7 +111,8 @@ def settings_form(corpus: dict, busy: bool) -> None:
         init_from=init_from,
     )
     base_name = names[init_from].split(": ", 1)[-1] if init_from else None
-    default_name = default_run_name(preset, corpus["name"], base_name)
+    taken = [run.name for run in space.runs()]
+    default_name = unused_name(default_run_name(preset, corpus["name"], base_name), taken)
     name = st.text_input("Name of the run", placeholder=default_name, key="train_run_name")
     budget = planned_budget(space, choice)
     st.caption(budget_text(budget) + time_cap_text(space.server_settings.job_minutes))
@@ -151,7 +153,8 @@ def start_choices(smiles: bool, priors: bool = True) -> dict[str, str]:
     if smiles and priors:
         choices |= {prior.reference: prior.label for prior in shipped_priors()}
     choices[NEW_MODEL] = "A new, untrained model"
-    choices |= {run_id: f"Model: {name}" for run_id, name in fine_tune_sources(space).items()}
+    labels = report.run_labels(trained_runs(space))  # two runs of one name told apart
+    choices |= {run_id: f"Model: {label}" for run_id, label in labels.items()}
     return choices
 
 

@@ -63,12 +63,12 @@ def test_a_check_runs_in_a_worker_and_its_report_is_shown(molecules):
     at = open_page(token)
     no_exceptions(at)
     assert any("Press the button" in info.value for info in at.info)
-    at.select_slider(key="chemistry_samples").set_value(100)
-    at.checkbox(key="chemistry_fcd").uncheck()
+    at.select_slider(key="chemistry_samples").set_value(100).run()  # each change reruns
+    at.checkbox(key="chemistry_fcd").uncheck().run()
     at.button(key="chemistry_start").click().run()
     no_exceptions(at)
     assert assessment.read_status(folder)["settings"]["samples"] == 100
-    assert "chemistry_start" not in [button.key for button in at.button]  # one check at a time
+    assert at.button(key="chemistry_start").disabled  # one check at a time
     assert at.button(key="chemistry_cancel")
     deadline = time.monotonic() + 120
     while assessment.read_status(folder).get("status") in assessment.ACTIVE:
@@ -77,9 +77,12 @@ def test_a_check_runs_in_a_worker_and_its_report_is_shown(molecules):
     assert assessment.read_status(folder)["status"] == "finished"
     at.run()  # AppTest does not tick run_every by itself
     no_exceptions(at)
+    # The settings of the check stay as they were set, not back at their defaults.
+    assert at.select_slider(key="chemistry_samples").value == 100
+    assert not at.checkbox(key="chemistry_fcd").value
     names = [metric.label for metric in at.metric]
     assert names == ["Validity", "Uniqueness@1k", "Novelty", "IntDiv1"]
-    table = at.dataframe[0].value
+    table = at.table[0].value  # the sentences whole, not cut at a grid cell's width
     assert list(table.columns) == ["Measure", "Value", "What it measures", "What good looks like"]
     assert {"Validity", "Novelty", "SNN", "Frag", "Filters"} <= set(table["Measure"])
     assert all(table["What it measures"].str.len() > 20)

@@ -134,7 +134,7 @@ def test_a_builtin_shows_its_preview_and_sizes_and_can_be_chosen(app, home):
 def test_nci_lists_its_invalid_lines_and_asks_before_leaving_them_out(app, home):
     corpus_page(app)
     app.radio(key="builtin_choice").set_value("nci-5k").run()
-    assert metrics(app)["Molecules RDKit can read"] == "4,991 of 4,999"
+    assert metrics(app)["Molecules RDKit can read"] == "4,991"  # beside "Lines: 4,999"
     table = app.dataframe[0].value
     assert len(table) == 8 and 2098 in list(table["Line"])
     assert "too many bonds" in table["Why RDKit can't read it"].iloc[0]
@@ -148,6 +148,15 @@ def test_nci_lists_its_invalid_lines_and_asks_before_leaving_them_out(app, home)
     assert chosen["reference"] == "builtin:nci-5k" and chosen["drop_invalid"] is True
 
 
+def test_a_corpus_in_use_without_its_invalid_lines_is_shown_as_in_use(app, home):
+    app.button(key="start_molecules").click().run()  # Home leaves the 8 lines out
+    corpus_page(app)
+    assert app.radio(key="builtin_choice").value == "nci-5k"
+    assert app.checkbox(key="drop_invalid").value  # not "Tick the box to use this corpus"
+    assert "This is your corpus now" in app.success[0].value
+    assert not [info for info in app.info if "Tick the box" in info.value]
+
+
 # ----- Corpus: uploads ----------------------------------------------------------------------
 
 
@@ -155,7 +164,7 @@ def test_an_uploaded_smiles_file_is_checked_and_kept_in_the_workspace(app, home)
     data = b"CCO\nc1ccccc1\nC1CC\nCC(=O)O\n"
     upload(app, "my molecules.smi", data)
     assert app.radio(key="upload_kind").value == "smiles"
-    assert metrics(app)["Molecules RDKit can read"] == "3 of 4"
+    assert metrics(app)["Molecules RDKit can read"] == "3"
     assert list(app.dataframe[0].value["Line"]) == [3]
     app.checkbox(key="drop_invalid").check().run()
     app.button(key="use_corpus").click().run()
@@ -173,7 +182,7 @@ def test_a_text_file_read_as_molecules_is_kept_as_molecules(app, home):
     assert app.radio(key="upload_kind").value == "text"
     assert "Molecules RDKit can read" not in metrics(app)
     app.radio(key="upload_kind").set_value("smiles").run()
-    assert metrics(app)["Molecules RDKit can read"] == "3 of 3"
+    assert metrics(app)["Molecules RDKit can read"] == "3"
     app.button(key="use_corpus").click().run()
     chosen = choices(app, home)["corpus"]
     assert load_corpus(chosen["reference"]).kind == "smiles"
@@ -185,7 +194,7 @@ def test_a_csv_upload_offers_its_columns(app, home):
     column = app.selectbox(key="upload_column")
     assert column.options == ["id", "name", "Canonical_SMILES"]
     assert column.value == "Canonical_SMILES"
-    assert metrics(app)["Molecules RDKit can read"] == "2 of 2"
+    assert metrics(app)["Molecules RDKit can read"] == "2"
     app.button(key="use_corpus").click().run()
     chosen = choices(app, home)["corpus"]
     assert chosen["smiles_column"] == "Canonical_SMILES"

@@ -105,3 +105,25 @@ def test_molecules_get_smiles_detectors_and_a_sample_can_be_read(home):
     no_exceptions(at)
     assert at.button(key="inside_resample")
     assert at.metric  # the sample was traced
+
+
+def test_units_over_time_are_drawn_for_each_model_and_text_chosen(home):
+    token = workspace_with(home, PATTERN, "pattern.txt", "text", 150)
+    space = Workspace(token, home)
+    reference = space.save_corpus(SMILES_CORPUS, "mols.smi", 10**6)
+    molecules = finished_run(space, "mols.smi", reference, "smiles", 120)
+    at = open_page(token)
+    no_exceptions(at)
+    pattern = at.selectbox(key="inside_run").value
+    shown = []
+    for model in (pattern, molecules, pattern):  # each model's own units, back and forth
+        at.selectbox(key="inside_run").set_value(model).run()
+        if model == molecules:
+            at.number_input(key="inside_line").set_value(3).run()  # c1ccccc1: rings to track
+        no_exceptions(at)
+        chosen = at.multiselect[0]
+        assert chosen.label == "Units over time"
+        assert chosen.value, "no unit drawn: an empty chart"
+        assert len(chosen.options) == len(set(chosen.options))  # each unit once
+        shown.append(chosen.options)
+    assert shown[0] != shown[1]

@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 from charrnn.core.checkpoint import CHECKPOINT_FILE
 from charrnn.runs.plan import new_run_config
 from charrnn.runs.status import update_status
+from charrnn.runs.steer_run import STEER_FILE
 from charrnn.runs.transfer import EXPORT_FILES, export_run
 from charrnn.runs.worker import train_worker
 from charrnn.runs.workspace import Workspace
@@ -229,6 +230,19 @@ def test_a_failed_run_shows_its_error_and_resumes(app):
 
 
 # ----- Models ------------------------------------------------------------------------------
+def test_runs_of_the_same_name_can_be_told_apart_when_fine_tuning(app):
+    space = workspace(app)
+    first, second = finished_run(space, "same name"), finished_run(space, "same name")
+    space.update_choices(corpus=TOY)
+    open_page(app, "train")
+    options = app.selectbox(key="train_init_from").options
+    assert len(options) == 3 and len(set(options)) == 3, options  # a new model, then both
+    app.selectbox(key="train_init_from").set_value(first).run()
+    assert app.selectbox(key="train_init_from").value == first
+    app.selectbox(key="train_init_from").set_value(second).run()
+    assert app.selectbox(key="train_init_from").value == second
+
+
 def test_models_list_rename_and_delete_with_confirmation(app):
     space = workspace(app)
     first, second = finished_run(space, "first model"), finished_run(space, "second model")
@@ -249,6 +263,37 @@ def test_models_list_rename_and_delete_with_confirmation(app):
     assert "Deleted" in texts(app.success)
     app.button(key="models_make_current").click().run()
     assert space.choices["run"] == first
+
+
+def test_models_says_losses_on_different_corpora_do_not_compare(app):
+    space = workspace(app)
+    toy = finished_run(space, "pattern model")
+    text = b"to be or not to be, that is the question\n" * 40
+    reference = space.save_corpus(text, "a.txt", 10**6)
+    other = {**TOY, "reference": reference, "name": "a.txt"}
+    config = new_run_config(space, other, "tiny", TINY_MODEL, QUICK_TRAIN)
+    words = space.create_run("words model", config)
+    train_worker(str(space.run_dir(words)), 1)
+    open_page(app, "models")
+    assert app.multiselect(key="models_compare").value == [words, toy]
+    assert "different corpora" in texts(app.caption)
+    assert "lowest curve" not in texts(app.caption)
+    app.multiselect(key="models_compare").set_value([toy]).run()
+    assert "lowest curve" in texts(app.caption)
+    assert "different corpora" not in texts(app.caption)
+
+
+def test_models_compares_runs_with_a_loss_curve_and_names_those_without(app):
+    space = workspace(app)
+    trained = finished_run(space, "trained model")
+    steered = new_run(space, "steered model")  # finished, with no validation loss
+    update_status(space.run_dir(steered), status="finished")
+    (space.run_dir(steered) / STEER_FILE).write_text("{}")  # what makes it a steering run
+    open_page(app, "models")
+    assert app.multiselect(key="models_compare").value == [trained]  # not the steered one
+    assert "No validation loss" not in texts(app.caption)
+    app.multiselect(key="models_compare").set_value([steered, trained]).run()
+    assert "No validation loss to draw for steered model" in texts(app.caption)
 
 
 def test_models_table_shows_a_training_runs_progress(app):

@@ -148,7 +148,8 @@ def test_the_train_page_starts_molecules_from_the_prior_and_says_why(monkeypatch
     assert config.init_from == "prior:moses" and config.train.freeze_layers == 1
     assert config.train.learning_rate == FINETUNE_LEARNING_RATE
     assert run.name == "Drug-like molecules (MOSES prior), fine-tuned on NCI first 5K (RDKit)"
-    assert "symbols the model to start from never saw" in " ".join(c.value for c in app.caption)
+    captions = " ".join(c.value for c in app.caption)
+    assert "symbols that the model you started from never saw" in captions
     # A new model remains one choice away, with its sizes.
     app.selectbox(key="train_init_from").set_value("").run()
     assert app.radio(key="train_preset").value == "tiny"

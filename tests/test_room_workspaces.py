@@ -38,6 +38,8 @@ def test_visiting_every_page_makes_no_folder_and_choosing_a_corpus_makes_one(hom
     assert not at.exception
     token = at.session_state["ws"]
     assert at.query_params["ws"] == token
+    # Its address leads nowhere yet: the sidebar does not ask to bookmark it now.
+    assert "Nothing is saved yet" in " ".join(c.value for c in at.sidebar.caption)
     for page in ("corpus", "train", "generate", "inside", "models", "chemistry", "gallery"):
         at.switch_page(f"pages/{page}.py").run()
         assert not at.exception, page
@@ -47,6 +49,10 @@ def test_visiting_every_page_makes_no_folder_and_choosing_a_corpus_makes_one(hom
     at.button(key="start_pattern").click().run()
     assert not at.exception
     assert folders(home) == [token]
+    again = AppTest.from_file(APP, default_timeout=60)  # the address reopened: now it leads
+    again.query_params["ws"] = token  # back to this work, which the sidebar says to bookmark
+    again.run()
+    assert "Bookmark this page's address" in " ".join(c.value for c in again.sidebar.caption)
     assert Workspace(token, home).choices["corpus"]["reference"] == "builtin:toy-pattern"
 
 

@@ -118,6 +118,13 @@ def test_create_list_rename_delete(space):
     assert [run.id for run in space.runs()] == [second]
 
 
+def test_a_built_in_corpus_is_called_by_its_title(space):
+    # The game said "From the corpus builtin:nci-5k." under its text.
+    assert space.corpus_name("builtin:nci-5k") == "NCI first 5K (RDKit)"
+    assert space.corpus_name("builtin:toy-pattern") == "Toy pattern (a first lesson)"
+    assert space.corpus_name("builtin:no-such-corpus") == "builtin:no-such-corpus"
+
+
 def test_file_control_replays_no_old_message(space):
     run_id = make_run(space)
     space.send(run_id, "pause")

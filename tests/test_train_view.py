@@ -16,6 +16,7 @@ from charrnn.runs.train_view import (
     status_text,
     time_cap_text,
     trained_runs,
+    unused_name,
 )
 
 TOY = {"reference": "builtin:toy-pattern", "name": "Toy", "kind": "text"}
@@ -35,6 +36,14 @@ def test_only_runs_with_a_saved_model_can_be_fine_tuned_from(space):
 def test_a_new_run_is_named_after_its_size_or_the_model_it_fine_tunes():
     assert default_run_name("tiny", "Shakespeare") == "Tiny model on Shakespeare"
     assert default_run_name("small", "Drugs", "My run") == "My run, fine-tuned on Drugs"
+
+
+def test_a_default_name_already_in_use_gets_a_number():
+    # Two runs both named "Tiny model on Toy" were told apart by the ends of their ids.
+    assert unused_name("Tiny model on Toy", ["Small model on Toy"]) == "Tiny model on Toy"
+    assert unused_name("Tiny model on Toy", ["Tiny model on Toy"]) == "Tiny model on Toy (2)"
+    taken = ["Mine, steered", "Mine, steered (2)", "Mine, steered (4)"]
+    assert unused_name("Mine, steered", taken) == "Mine, steered (3)"
 
 
 def test_status_words_and_redraw_pace():

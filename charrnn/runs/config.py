@@ -69,7 +69,7 @@ class RunConfig:
         shown = ", ".join(self.added_tokens[:12]) + (", ..." if count > 12 else "")
         symbols = "symbol" if count == 1 else "symbols"
         return (
-            f"Added {count} {symbols} the model to start from never saw: {shown}. "
+            f"Added {count} {symbols} that the model you started from never saw: {shown}. "
             "It learns them from your corpus."
         )
 

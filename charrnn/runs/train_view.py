@@ -40,6 +40,18 @@ def default_run_name(preset: str, corpus_name: str, base_name: str | None = None
     return f"{preset.capitalize()} model on {corpus_name}"
 
 
+def unused_name(name: str, taken) -> str:
+    """``name``, or ``name (2)``, ``name (3)``... if a run of the workspace has it already: a
+    second run of the same default name is told apart by a number, not by its id's end."""
+    taken = set(taken)
+    number = 2
+    candidate = name
+    while candidate in taken:
+        candidate = f"{name} ({number})"
+        number += 1
+    return candidate
+
+
 def time_cap_text(job_minutes: float | None) -> str:
     """The server's time cap on one run, in words ("" when there is none)."""
     if not job_minutes:

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from charrnn.corpora.builtins import builtin_corpora
 from charrnn.files import atomic_write_bytes, atomic_write_text
 from charrnn.runs import bounds
 from charrnn.runs.bounds import LOCK_FILE, RUN_ID
@@ -110,7 +111,10 @@ class Workspace:
         self.root = Path(root or self.server_settings.home)
         self.folder = self.root / token
         if self.folder.is_symlink() or (must_exist and not self.folder.is_dir()):
-            raise RunError("No workspace has this link (it may have been cleaned up).")
+            raise RunError(
+                "No workspace has this link: nothing was saved under it yet, or it has been "
+                "cleaned up."
+            )
         self.token = token
 
     @classmethod
@@ -248,7 +252,8 @@ class Workspace:
     def corpus_name(self, reference: str) -> str:
         """What to call a corpus reference on screen (an upload keeps its file name)."""
         if reference.startswith("builtin:"):
-            return reference
+            titles = {f"builtin:{corpus.id}": corpus.title for corpus in builtin_corpora()}
+            return titles.get(reference, reference)
         return self._read_json("corpora/names.json").get(Path(reference).name, "uploaded file")
 
     def owns_corpus(self, reference: str) -> bool:
