@@ -36,6 +36,7 @@ from charrnn.runs.train_ranges import TRAIN_NUMBERS, default_minutes, minutes_ra
 from charrnn.runs.train_view import (
     REFRESH_SECONDS,
     default_run_name,
+    loss_text,
     progress_text,
     queue_text,
     resume_label,
@@ -378,6 +379,9 @@ def live_run(run_id: str, was: str) -> None:
     if run.status in ACTIVE:
         controls(run, folder)
     charts(events, now.total_steps)
+    loss_line = loss_text(now, run.status, config.corpus_kind == "smiles")
+    if loss_line:
+        st.caption(loss_line)
     hint = report.training_hint(events)
     if hint:
         st.info(hint, icon=":material/lightbulb:")

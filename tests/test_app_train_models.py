@@ -139,6 +139,7 @@ def test_train_runs_live_and_draws_the_loss(app):
     training = next(trace for trace in spec["data"] if trace["name"] == "training")
     assert points(training) == [10, 20, 30, 40]  # a train loss every 10 steps
     assert spec["layout"]["xaxis"]["range"] == [0, 40]  # the whole run, from its start
+    assert "Loss at the end: " in texts(app.caption)
     assert app.progress[0].value == 100
     assert app.code  # the model's latest samples
 

@@ -10,6 +10,7 @@ from charrnn.runs.train_view import (
     REFRESH_SECONDS,
     default_run_name,
     fine_tune_sources,
+    loss_text,
     progress_text,
     queue_text,
     resume_label,
@@ -71,3 +72,16 @@ def test_the_progress_line_names_step_time_left_and_speed():
     assert "left" not in progress_text(now, RunStatus.STOPPED, smiles=True)
     assert "SMILES tokens per second" in progress_text(now, RunStatus.STOPPED, smiles=True)
     assert progress_text(Progress(step=5), RunStatus.FINISHED, smiles=False) == "Step 5"
+
+
+def test_the_loss_is_given_in_numbers_under_the_chart():
+    assert loss_text(Progress(step=3), RunStatus.RUNNING, smiles=False) is None
+    running = loss_text(Progress(step=40, train_loss=1.234), RunStatus.RUNNING, smiles=False)
+    assert (
+        running
+        == "Loss at step 40: 1.23 on its training text (nats per character; lower is better)."
+    )
+    done = Progress(step=200, train_loss=0.91, validation_loss=0.876)
+    line = loss_text(done, RunStatus.FINISHED, smiles=True)
+    assert line.startswith("Loss at the end: 0.91 on its training text · 0.88 on held-out")
+    assert "nats per symbol" in line

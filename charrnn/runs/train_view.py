@@ -80,6 +80,22 @@ def resume_label(status: str) -> str:
     return "Continue training" if status == RunStatus.STOPPED else "Resume from last checkpoint"
 
 
+def loss_text(now: Progress, status: str, smiles: bool) -> str | None:
+    """The loss in numbers, under the chart (None before the first): the last training
+    batch's and, once measured, the held-out lines' (the number the game's scores compare
+    with)."""
+    if now.train_loss is None and now.validation_loss is None:
+        return None
+    unit = "nats per symbol" if smiles else "nats per character"
+    when = "at the end" if status == RunStatus.FINISHED else f"at step {now.step:,}"
+    parts = []
+    if now.train_loss is not None:
+        parts.append(f"{now.train_loss:.2f} on its training text")
+    if now.validation_loss is not None:
+        parts.append(f"{now.validation_loss:.2f} on held-out text it never trains on (validation)")
+    return f"Loss {when}: {' · '.join(parts)} ({unit}; lower is better)."
+
+
 def progress_text(now: Progress, status: str, smiles: bool) -> str:
     """The progress bar's line: the step, the time left while working, the speed."""
     text = f"Step {now.step:,}" + (f" of {now.total_steps:,}" if now.total_steps else "")
