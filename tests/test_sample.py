@@ -259,6 +259,7 @@ def test_tokens_are_shown_readably(trained_text_model, trained_line_model):
     tokens = [token for token, _, _ in next_tokens(model, data.vocabulary, "CC")]
     assert "⏹ end" in tokens and not set(tokens) & set(SPECIALS)
     assert readable_token("\x00") == "\\x00" and readable_token("Cl") == "Cl"
+    assert readable_token("<pad>") == "∅ padding"  # not the jargon "<pad>"
 
 
 def test_next_token_probabilities_refuses_unknown_characters(trained_text_model):

@@ -16,9 +16,10 @@ from charrnn.core.sample import (
     prompt_ids,
     shaped_probabilities,
 )
-from charrnn.core.tokens import EOS, Vocabulary
+from charrnn.core.tokens import EOS, PAD, Vocabulary
 
-READABLE_TOKENS = {"\n": "⏎ newline", " ": "␣ space", "\t": "⇥ tab", EOS: "⏹ end"}
+# The padding token fills short lines of a batch; a model learns it never comes next.
+READABLE_TOKENS = {"\n": "⏎ newline", " ": "␣ space", "\t": "⇥ tab", EOS: "⏹ end", PAD: "∅ padding"}
 
 
 def readable_token(token: str) -> str:
