@@ -188,6 +188,10 @@ def live(space, run_id: str, score: ScoreSpec | None) -> None:
         st.progress(min(1.0, float(last["progress"])), text=f"Step {last['step']}")
     if last.get("warning"):
         st.warning(last["warning"])
+    st.caption(
+        f"Step {last['step']}'s batch of molecules, except 'Best so far': the best molecule of "
+        "every step until now (one lucky molecule, while the others say how the whole batch does)."
+    )
     columns = st.columns(6)
     columns[0].metric("Mean score", f"{last.get('mean_score', 0):.3f}")
     columns[1].metric("Best so far", f"{last.get('best_so_far', 0):.3f}")
