@@ -129,6 +129,22 @@ def trained_line_model(smiles_lines) -> tuple[CharRNN, TrainingData]:
     return train_model(data, steps=150), data
 
 
+# ----- app tests: one workspaces folder per module (its models are trained once) ----------
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    """The workspaces folder (CHARRNN_HOME) a module's app tests share."""
+    return tmp_path_factory.mktemp("charrnn-home")
+
+
+@pytest.fixture
+def app_environment(monkeypatch, home, tmp_path) -> Path:
+    """The app reads the module's ``home``, a cache of the test's own, the shipped priors."""
+    monkeypatch.setenv("CHARRNN_HOME", str(home))
+    monkeypatch.setenv("CHARRNN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("CHARRNN_PRIORS", raising=False)
+    return home
+
+
 @pytest.fixture
 def root(tmp_path) -> Path:
     """The folder of workspaces (CHARRNN_HOME) for one test."""

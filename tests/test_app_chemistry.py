@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 from app_support import no_exceptions
@@ -19,16 +18,7 @@ from charrnn.runs.assessment import AssessmentSettings
 from charrnn.runs.housekeeping import mark_interrupted
 from charrnn.runs.workspace import Workspace, new_workspace
 
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("charrnn-home")
-
-
-@pytest.fixture(autouse=True)
-def environment(monkeypatch, home, tmp_path):
-    monkeypatch.setenv("CHARRNN_HOME", str(home))
-    monkeypatch.setenv("CHARRNN_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("app_environment")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import csv
 import io
-from pathlib import Path
 
 import pytest
 from app_support import no_exceptions, open_page
@@ -22,17 +21,7 @@ from charrnn.runs.workspace import Workspace, new_workspace
 
 HIGHLIGHT = "#8CCCFF"  # drawing.HIGHLIGHT as RDKit writes it in the SVG
 
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("charrnn-home")
-
-
-@pytest.fixture(autouse=True)
-def environment(monkeypatch, home, tmp_path):
-    monkeypatch.setenv("CHARRNN_HOME", str(home))
-    monkeypatch.setenv("CHARRNN_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("CHARRNN_PRIORS", raising=False)
+pytestmark = pytest.mark.usefixtures("app_environment")
 
 
 def decorate(at, scaffold: str, tries: int = 40, seed: int = 3):

@@ -4,7 +4,6 @@ with a tiny text run and with the shipped prior; a refresh keeps the round."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 from app_support import APP, no_exceptions
@@ -17,11 +16,6 @@ from charrnn.runs.workspace import Workspace, new_workspace
 
 PAGE = "pages/game.py"
 PRIOR = "prior:moses"
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("charrnn-home")
 
 
 @pytest.fixture(scope="module")

@@ -51,11 +51,6 @@ def finished_run(space: Workspace, name: str, reference: str, kind: str, steps: 
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("charrnn-home")
-
-
-@pytest.fixture(scope="module")
 def text_space(home) -> tuple[str, str]:
     """A workspace with one finished text run; returns (token, run id)."""
     token = new_workspace(home)

@@ -15,15 +15,7 @@ from charrnn.runs.workspace import Workspace, new_workspace
 
 PATTERN = ("abc " * 200 + "\n").encode()
 
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("charrnn-home")
-
-
-@pytest.fixture(autouse=True)
-def environment(monkeypatch, home):
-    monkeypatch.setenv("CHARRNN_HOME", str(home))
+pytestmark = pytest.mark.usefixtures("app_environment")
 
 
 def workspace_with(home: Path, data: bytes, filename: str, kind: str, steps: int):

@@ -4,7 +4,6 @@ Models, labelled as shipped, never changed; what is made with them kept in the w
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from app_support import no_exceptions, open_page
@@ -25,17 +24,7 @@ from charrnn.runs.workspace import Workspace, new_workspace
 PRIOR = "prior:moses"
 LABEL = "Shipped prior: Drug-like molecules (MOSES prior)"
 
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("charrnn-home")
-
-
-@pytest.fixture(autouse=True)
-def environment(monkeypatch, home, tmp_path):
-    monkeypatch.setenv("CHARRNN_HOME", str(home))
-    monkeypatch.setenv("CHARRNN_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("CHARRNN_PRIORS", raising=False)
+pytestmark = pytest.mark.usefixtures("app_environment")
 
 
 def weights_unchanged():

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 from app_support import no_exceptions, open_page
@@ -24,16 +23,7 @@ from charrnn.runs.workspace import Workspace, new_workspace
 
 TINY = ModelConfig(vocab_size=1, cell="gru", embedding_size=16, hidden_size=32, layers=1)
 
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("charrnn-home")
-
-
-@pytest.fixture(autouse=True)
-def environment(monkeypatch, home, tmp_path):
-    monkeypatch.setenv("CHARRNN_HOME", str(home))
-    monkeypatch.setenv("CHARRNN_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("app_environment")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ steer a small model in a real worker and read its progress and best molecules.""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from app_support import no_exceptions, open_page
@@ -17,17 +16,7 @@ from charrnn.runs.workspace import Workspace, new_workspace
 
 SULFONAMIDE = "Drug-like sulfonamide (logP 3-5, weight 300-450, QED at least 0.7)"
 
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("charrnn-home")
-
-
-@pytest.fixture(autouse=True)
-def environment(monkeypatch, home, tmp_path):
-    monkeypatch.setenv("CHARRNN_HOME", str(home))
-    monkeypatch.setenv("CHARRNN_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("CHARRNN_PRIORS", raising=False)
+pytestmark = pytest.mark.usefixtures("app_environment")
 
 
 def removes(at) -> list:
