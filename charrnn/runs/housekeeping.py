@@ -127,7 +127,8 @@ def _mark_check_interrupted(folder: Path) -> int:
         "assess",
         status=CheckStatus.INTERRUPTED,
         pid=None,
-        error="The server restarted before this check finished. Run the check again.",
+        error="The server, or the machine running it, stopped before this check finished. "
+        "Run the check again.",
     )
     return 1
 

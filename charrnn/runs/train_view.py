@@ -19,7 +19,8 @@ STATUS_TEXT = {
     RunStatus.FINISHED: "Finished",
     RunStatus.STOPPED: "Stopped: the model is saved.",
     RunStatus.FAILED: "Failed",
-    RunStatus.INTERRUPTED: "Interrupted: the server restarted while this run was training.",
+    RunStatus.INTERRUPTED: "Interrupted: the server, or the machine running it, stopped while "
+    "this run was training.",
 }
 
 
