@@ -32,6 +32,7 @@ CALL_SECONDS = 30.0  # a coordinator that does not answer in this long is an err
 START_SECONDS = 180.0  # a new coordinator (a fresh Python process on a busy node) may take long
 CONNECT_SECONDS = 5.0  # a cluster's address that does not take a connection in this long is down
 RETRY_SECONDS = 30.0  # after a failed connection, calls fail at once for this long
+INIT_SECONDS = 20.0  # the longest a page waits for ray.init (see _init_ray)
 OLD_JOBS_SECONDS = 20.0  # a dead coordinator's jobs end within seconds (Ray ends its tasks)
 logger = logging.getLogger(__name__)
 
@@ -248,6 +249,52 @@ def _check_reachable(address: str) -> None:
         raise _unreachable(address) from error
 
 
+_joining = threading.Lock()
+_join: dict = {"thread": None, "error": None}  # this process's one ray.init under way
+
+
+def _init_ray(address: str) -> None:
+    """Join the cluster at ``address``, waiting INIT_SECONDS at most; ClusterError if not.
+
+    ray.init runs in a thread of its own: at an address that takes connections but is no
+    Ray cluster (another service's port), it retries for minutes, and a page must not wait
+    that long. A later call waits for the same attempt, or starts a new one once it failed.
+    """
+    with _joining:
+        thread = _join["thread"]
+        if thread is None or not thread.is_alive():
+            if ray.is_initialized():
+                return
+            _join["error"] = None
+            thread = threading.Thread(
+                target=_run_init, args=(address,), name="charrnn-ray-init", daemon=True
+            )
+            _join["thread"] = thread
+            thread.start()
+    thread.join(INIT_SECONDS)
+    if thread.is_alive():
+        logger.warning("Ray has not joined the cluster at %s in %.0f s", address, INIT_SECONDS)
+        raise _unreachable(address)
+    if _join["error"] is not None:
+        logger.warning("Ray could not connect to %s: %s", address, _join["error"])
+        raise _unreachable(address) from _join["error"]
+
+
+def _run_init(address: str) -> None:
+    try:
+        ray.init(
+            address=address,
+            namespace=NAMESPACE,
+            log_to_driver=False,
+            configure_logging=False,
+            # The coordinator and the jobs import charrnn from this checkout: on every node it
+            # must be at the same path (the shared folder; docs/workshop.md).
+            runtime_env={"env_vars": {"PYTHONPATH": str(PACKAGE_ROOT)}},
+        )
+    except Exception as error:  # OSError, ValueError, RuntimeError, RayError ...: unreachable
+        _join["error"] = error
+
+
 class RayJobRunner:
     """An app server's handle on the cluster's coordinator, with the JobRunner's methods, so
     pages and the instructor's view work the same on both backends.
@@ -291,19 +338,7 @@ class RayJobRunner:
         the last one died), once it answers."""
         _check_reachable(self.address)
         if not ray.is_initialized():
-            try:
-                ray.init(
-                    address=self.address,
-                    namespace=NAMESPACE,
-                    log_to_driver=False,
-                    configure_logging=False,
-                    # The coordinator and the jobs import charrnn from this checkout: on every
-                    # node it must be at the same path (the shared folder; docs/workshop.md).
-                    runtime_env={"env_vars": {"PYTHONPATH": str(PACKAGE_ROOT)}},
-                )
-            except (OSError, ValueError, RuntimeError, RayError) as error:
-                logger.warning("Ray could not connect to %s: %s", self.address, error)
-                raise _unreachable(self.address) from error
+            _init_ray(self.address)
         actor = ray.remote(Coordinator).options(
             name=COORDINATOR,
             namespace=NAMESPACE,
