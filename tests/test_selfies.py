@@ -8,9 +8,9 @@ import random
 
 import pytest
 from conftest import SMILES_LINES, quick_config, tiny_config
+from test_steer_loop import AtomScore
 
 from charrnn import cli
-from charrnn.chem.scorer import ScoredMolecule
 from charrnn.chem.smiles import canonical_smiles, parse_smiles
 from charrnn.core.batches import prepare_data
 from charrnn.core.representation import (
@@ -176,33 +176,10 @@ def test_the_generate_table_shows_both_strings(selfies_model):
     assert "SELFIES" not in molecule_table([("CCO", -1.0)]).columns
 
 
-class OxygenScore:
-    """Oxygen atoms, a third of a point each; remembers the SMILES it was asked about."""
-
-    names = ("oxygen",)
-
-    def __init__(self):
-        self.asked: list[str] = []
-
-    def __call__(self, smiles):
-        self.asked += smiles
-        scored = []
-        for text in smiles:
-            mol = parse_smiles(text) if text else None
-            if mol is None:
-                scored.append(ScoredMolecule(text, None, 0.0, (float("nan"),), (0.0,), (False,)))
-                continue
-            count = sum(atom.GetSymbol() == "O" for atom in mol.GetAtoms())
-            score = min(count, 3) / 3
-            canonical = canonical_smiles(text)
-            scored.append(ScoredMolecule(text, canonical, score, (count,), (score,), (count > 0,)))
-        return scored
-
-
 @pytest.mark.parametrize("method", ["reinvent", "hillclimb"])
 def test_steering_scores_the_smiles_and_replays_the_selfies_written(selfies_model, method):
     model, vocabulary = selfies_model
-    score = OxygenScore()
+    score = AtomScore("O", most=3, passes=1, name="oxygen")  # a third of a point each
     settings = SteerConfig(
         method=method, steps=4, batch_size=16, max_length=40, seed=1, replay_samples=4
     )

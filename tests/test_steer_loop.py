@@ -40,29 +40,40 @@ def prior():
     return train_model(data, steps=150), data.vocabulary
 
 
-class NitrogenScore:
-    """A score any model can learn in seconds: nitrogen atoms, a quarter point each."""
+class AtomScore:
+    """A score any model can learn in seconds: atoms of one element, 1/``most`` of a point
+    each (1 at most); a molecule passes with ``passes`` of them. Remembers what it was asked."""
 
-    names = ("nitrogen",)
+    def __init__(self, symbol: str, most: int, passes: int, name: str):
+        self.symbol, self.most, self.passes = symbol, most, passes
+        self.names = (name,)
+        self.asked: list[str] = []
 
     def __call__(self, smiles):
+        self.asked += smiles
         scored = []
         for text in smiles:
             mol = parse_smiles(text) if text else None
             if mol is None:
                 scored.append(ScoredMolecule(text, None, 0.0, (float("nan"),), (0.0,), (False,)))
                 continue
-            count = sum(atom.GetSymbol() == "N" for atom in mol.GetAtoms())
-            score = min(count, 4) / 4
+            count = sum(atom.GetSymbol() == self.symbol for atom in mol.GetAtoms())
+            score = min(count, self.most) / self.most
             canonical = Chem.MolToSmiles(mol)
-            scored.append(ScoredMolecule(text, canonical, score, (count,), (score,), (count > 1,)))
+            passed = (count >= self.passes,)
+            scored.append(ScoredMolecule(text, canonical, score, (count,), (score,), passed))
         return scored
+
+
+def nitrogen_score() -> AtomScore:
+    """Nitrogen atoms, a quarter point each; two make a pass."""
+    return AtomScore("N", most=4, passes=2, name="nitrogen")
 
 
 def mean_nitrogen(model, vocabulary, seed=99) -> float:
     config = SampleConfig(num_samples=200, max_length=30, seed=seed, precision="float32")
     return (
-        sum(m.score for m in NitrogenScore()([s.text for s in sample(model, vocabulary, config)]))
+        sum(m.score for m in nitrogen_score()([s.text for s in sample(model, vocabulary, config)]))
         / 200
     )
 
@@ -75,7 +86,7 @@ def test_a_tiny_prior_learns_to_write_nitrogen_within_seconds(prior, method):
     model, vocabulary = prior
     events = []
     settings = SteerConfig(method=method, diversity_bucket=0, max_length=30, **QUICK)
-    steerer = Steerer(model, vocabulary, NitrogenScore(), settings, on_event=events.append)
+    steerer = Steerer(model, vocabulary, nitrogen_score(), settings, on_event=events.append)
     final = steerer.run()
     assert final.kind == "done" and final.status == "finished" and steerer.step == 40
     before, after = mean_nitrogen(model, vocabulary), mean_nitrogen(steerer.agent, vocabulary)
@@ -91,7 +102,7 @@ def test_a_tiny_prior_learns_to_write_nitrogen_within_seconds(prior, method):
 def test_the_replay_memory_fills_as_it_steers(prior, method):
     model, vocabulary = prior
     settings = SteerConfig(**{**QUICK, "steps": 3}, method=method, replay_samples=4)
-    steerer = Steerer(model, vocabulary, NitrogenScore(), settings)
+    steerer = Steerer(model, vocabulary, nitrogen_score(), settings)
     steerer.run()
     assert len(steerer.memory) > 0  # an empty memory once read as "no memory"
 
@@ -102,7 +113,7 @@ def test_the_same_seed_steers_the_same_way(prior):
     for _ in range(2):
         events = []
         settings = SteerConfig(**{**QUICK, "steps": 6}, replay_samples=4, diversity_bucket=3)
-        Steerer(model, vocabulary, NitrogenScore(), settings, on_event=events.append).run()
+        Steerer(model, vocabulary, nitrogen_score(), settings, on_event=events.append).run()
         runs.append([event.to_json() | {"elapsed": 0, "eta": 0} for event in events])
     assert runs[0] == runs[1]
 
