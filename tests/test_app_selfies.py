@@ -121,7 +121,8 @@ def test_inside_reads_a_selfies_model_symbol_by_symbol(selfies_run):
     assert any(selfies_of("CCO")[:3] in html.proto.body for html in at.get("html"))
 
 
-def test_train_offers_selfies_without_the_smiles_prior_and_plans_a_selfies_run(home):
+def molecules_chosen(home) -> tuple[str, Workspace]:
+    """A new workspace whose corpus is a small SMILES file, with the tiny preset chosen."""
     token = new_workspace(home)
     space = Workspace(token, home)
     reference = space.save_corpus(SMILES_CORPUS, "molecules.smi", 10**6)
@@ -129,6 +130,11 @@ def test_train_offers_selfies_without_the_smiles_prior_and_plans_a_selfies_run(h
         corpus={"reference": reference, "name": "molecules.smi", "kind": "smiles"},
         preset="tiny",
     )
+    return token, space
+
+
+def test_train_offers_selfies_without_the_smiles_prior_and_plans_a_selfies_run(home):
+    token, space = molecules_chosen(home)
     at = open_page(token, "train")
     no_exceptions(at)
     assert at.radio(key="train_representation").value == "smiles"
@@ -156,13 +162,7 @@ def test_train_offers_selfies_without_the_smiles_prior_and_plans_a_selfies_run(h
 
 
 def test_the_lesson_trains_the_same_model_as_smiles_and_as_selfies(home):
-    token = new_workspace(home)
-    space = Workspace(token, home)
-    reference = space.save_corpus(SMILES_CORPUS, "molecules.smi", 10**6)
-    space.update_choices(
-        corpus={"reference": reference, "name": "molecules.smi", "kind": "smiles"},
-        preset="tiny",
-    )
+    token, space = molecules_chosen(home)
     at = open_page(token, "train")
     assert not any(b.key == "train_both_representations" for b in at.button)  # prior: SMILES
     at.selectbox(key="train_init_from").set_value("").run()  # a new, untrained model
