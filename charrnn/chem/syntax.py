@@ -5,6 +5,7 @@ import re
 
 from rdkit import Chem, rdBase
 
+from charrnn.core.tokens import tokenize
 from charrnn.limits import MAX_SMILES_LENGTH
 
 _PERIODIC_TABLE = Chem.GetPeriodicTable()
@@ -84,18 +85,19 @@ def _too_many_bonds(start: str) -> str | None:
     """
     if re.search(r"%\d?$", start):
         return None  # a two-digit ring label still being written
-    pieces, branches, opened = [], 0, {}
-    for token in _TOKEN.findall(start):
-        label = token.lstrip("-=#$:/\\")
-        if label and (label[0].isdigit() or label[0] == "%"):
-            if label in opened:
-                del opened[label]
+    pieces, branches, opened = [], 0, {}  # opened: ring label -> (its piece, its bond)
+    for token in tokenize(start, "smiles"):
+        if token[0].isdigit() or token[0] == "%":  # a ring label, maybe after its bond
+            bond = pieces[-1] if pieces and pieces[-1] in _BONDS else ""
+            if token in opened:
+                del opened[token]
             else:
-                opened[label] = len(pieces)
+                opened[token] = (len(pieces), bond)
         branches += (token == "(") - (token == ")")
         pieces.append(token)
-    for label, at in opened.items():  # an open ring: a bond to a placeholder, for now
-        bond = pieces[at][: len(pieces[at]) - len(label)]
+    for at, bond in opened.values():  # an open ring: a bond to a placeholder, for now
+        if bond:
+            pieces[at - 1] = ""  # the ring's bond goes with it into the branch
         pieces[at] = f"({bond}{_PLACEHOLDER})"
     if pieces and (pieces[-1] == "(" or pieces[-1] in _BONDS):
         pieces.append(_PLACEHOLDER)
@@ -118,11 +120,6 @@ def _too_many_bonds(start: str) -> str | None:
         number = atom.GetIdx() - placeholders + 1  # the atom's place in the start itself
         return re.sub(r"^atom \d+", f"atom {number}", reason)
     return None
-
-
-# A start's pieces: a bracket atom, a two-letter atom, a ring label with its bond, or one
-# character.
-_TOKEN = re.compile(r"\[[^\]]*\]|Cl|Br|[-=#$:/\\]?(?:%\d\d|\d)|.")
 
 
 def _syntax_problem(text: str, finished: bool = True) -> str | None:
