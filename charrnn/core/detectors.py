@@ -5,11 +5,12 @@ units with.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 from selfies.grammar_rules import get_index_from_selfies
+
+from charrnn.core.tokens import tokenize
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,7 +51,6 @@ SELFIES_DETECTORS = {
     "symbols as its number says.",
     "double_bond": "A symbol that starts with '=': a double bond to what it writes.",
 }
-_SELFIES_SYMBOL = re.compile(r"\[[^\[\]\n]*\]")
 
 
 def detectors(text: str, kind: str) -> list[Detector]:
@@ -146,34 +146,38 @@ def _selfies_facts(text: str) -> list[tuple]:
     leave no room for (SELFIES skips it), the depth shown is what the symbols say.
     """
     rows = [(0, 0, 0, 0, 0, 0)] * len(text)
-    for line_start, line in _lines(text):
-        symbols = list(_SELFIES_SYMBOL.finditer(line))
+    for symbols in _selfies_lines(text):
         open_branches: list[int] = []  # symbols left in each open branch, outermost first
         at = 0
         while at < len(symbols):
-            name = symbols[at].group()
+            name = symbols[at][1]
             kind = "ring" if "Ring" in name else "branch" if "Branch" in name else "atom"
             numbers = symbols[at + 1 : at + 1 + _digits(name)] if kind != "atom" else []
             depth = len(open_branches)
             facts = (kind == "atom", kind == "branch", kind == "ring", 0, depth, "[=" in name)
-            _mark(rows, line_start, symbols[at], facts)
+            _mark(rows, symbols[at], facts)
             for number in numbers:
-                _mark(rows, line_start, number, (0, 0, 0, 1, depth, 0))
+                _mark(rows, number, (0, 0, 0, 1, depth, 0))
             read = 1 + len(numbers)
             open_branches = [left - read for left in open_branches if left - read > 0]
             if kind == "branch" and numbers:
-                open_branches.append(get_index_from_selfies(*(n.group() for n in numbers)) + 1)
+                open_branches.append(get_index_from_selfies(*(n for _, n in numbers)) + 1)
             at += read
     return rows
 
 
-def _lines(text: str) -> list[tuple[int, str]]:
-    """(offset, line) of each line of ``text``: each line is a molecule of its own."""
-    found, offset = [], 0
-    for line in text.split("\n"):
-        found.append((offset, line))
-        offset += len(line) + 1
-    return found
+def _selfies_lines(text: str) -> list[list[tuple[int, str]]]:
+    """Each line's SELFIES symbols (a line is a molecule of its own), as (offset in
+    ``text``, symbol), cut by the tokenizer a SELFIES model reads with."""
+    lines: list[list[tuple[int, str]]] = [[]]
+    offset = 0
+    for token in tokenize(text, "selfies"):
+        if "\n" in token:
+            lines.append([])
+        elif token.startswith("[") and token.endswith("]"):
+            lines[-1].append((offset, token))
+        offset += len(token)
+    return lines
 
 
 def _digits(name: str) -> int:
@@ -182,6 +186,7 @@ def _digits(name: str) -> int:
     return int(last) if last in ("1", "2", "3") else 1
 
 
-def _mark(rows: list[tuple], offset: int, symbol: re.Match, facts: tuple) -> None:
-    for i in range(offset + symbol.start(), offset + symbol.end()):
+def _mark(rows: list[tuple], symbol: tuple[int, str], facts: tuple) -> None:
+    start, name = symbol
+    for i in range(start, start + len(name)):
         rows[i] = tuple(int(value) for value in facts)
