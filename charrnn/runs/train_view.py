@@ -29,11 +29,6 @@ def trained_runs(space: Workspace) -> list[RunSummary]:
     return [run for run in space.runs() if has_model(space.run_dir(run.id))]
 
 
-def fine_tune_sources(space: Workspace) -> dict[str, str]:
-    """The runs a new run can start from (fine-tuning): {run id: run name}."""
-    return {run.id: run.name for run in trained_runs(space)}
-
-
 def default_run_name(preset: str, corpus_name: str, base_name: str | None = None) -> str:
     """A new run's name when the user gives none (``base_name``: the model fine-tuned)."""
     if base_name is not None:
