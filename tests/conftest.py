@@ -157,7 +157,16 @@ def space(root) -> Workspace:
     return Workspace(new_workspace(root), root)
 
 
-# ----- browser tests: each module brings its `server`; chromium and a fresh visitor here ---
+# ----- browser tests: an app server and chromium per module, a fresh visitor per test -----
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, request):
+    """The app served on a loopback port, with a workspaces folder of the module's own."""
+    from browser_support import running_server
+
+    with running_server(tmp_path_factory.mktemp(request.module.__name__), request) as app:
+        yield app
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Debian's chromium through Playwright, once per browser test module."""

@@ -19,7 +19,6 @@ from browser_support import (
     no_traceback,
     open_page,
     require_chromium,
-    running_server,
     screenshot,
     settle,
 )
@@ -32,12 +31,6 @@ expect = sync_api.expect
 RUN_NAME = "Drug-like molecules (MOSES prior), fine-tuned on NCI first 5K (RDKit)"
 STEPS = 200  # fine-tuning's 300 steps, cut short
 BAD = b"\x00\x01PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, request):
-    with running_server(tmp_path_factory.mktemp("browser"), request) as app:
-        yield app
 
 
 def fresh(page, testid: str):

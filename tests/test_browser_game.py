@@ -16,7 +16,6 @@ from browser_support import (
     no_traceback,
     open_page,
     require_chromium,
-    running_server,
     screenshot,
 )
 
@@ -28,12 +27,6 @@ pytestmark = pytest.mark.browser
 sync_api = require_chromium()
 expect = sync_api.expect
 PRIOR = "prior:moses"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, request):
-    with running_server(tmp_path_factory.mktemp("browser-game"), request) as app:
-        yield app
 
 
 def typed(token: str) -> str:

@@ -17,7 +17,6 @@ from browser_support import (
     keyed,
     no_traceback,
     require_chromium,
-    running_server,
     screenshot,
     settle,
     visitor,
@@ -35,12 +34,6 @@ RECIPE = {
     "steps": "500",
     "lr": "fast",  # not a number: explained, and left at the default
 }
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, request):
-    with running_server(tmp_path_factory.mktemp("recipe"), request) as app:
-        yield app
 
 
 def token_of(page) -> str:

@@ -18,7 +18,6 @@ from browser_support import (
     no_traceback,
     open_page,
     require_chromium,
-    running_server,
     screenshot,
     settle,
 )
@@ -33,12 +32,6 @@ EDITOR = """(wrapper) => {
     while (node && !node._jsmeApp) node = node.parentNode || node.host;
     return node ? node._jsmeApp : null;
 }"""
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, request):
-    with running_server(tmp_path_factory.mktemp("browser-sketcher"), request) as app:
-        yield app
 
 
 def wait_for_editor(page) -> None:

@@ -25,7 +25,6 @@ from browser_support import (
     process_memory,
     require_chromium,
     reset_peak,
-    running_server,
     screenshot,
     settle,
     visitor,
@@ -40,12 +39,6 @@ sync_api = require_chromium()
 expect = sync_api.expect
 
 HOME_TITLE = "Teach a small neural network"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, request):
-    with running_server(tmp_path_factory.mktemp("workshop"), request) as app:
-        yield app
 
 
 @pytest.fixture(scope="module")
