@@ -299,9 +299,10 @@ def controls(run, folder) -> None:
             st.toast(f"The learning rate becomes {rate:g} from the next step.")
 
 
-def charts(events: list[dict], total_steps: int | None) -> None:
-    """The loss curve and, for molecules, the share of valid / unique / new samples; both
-    span the whole run (step 0 to its last), so that they also show how far it has come."""
+def charts(events: list[dict], total_steps: int | None, loss_line: str | None) -> None:
+    """The loss curve with ``loss_line`` (the loss in numbers) under it and, for molecules,
+    the share of valid / unique / new samples; both span the whole run (step 0 to its last),
+    so that they also show how far it has come."""
     losses = report.loss_frame(events)
     if losses.empty:
         st.caption("The loss curve appears after the first steps.")
@@ -319,6 +320,8 @@ def charts(events: list[dict], total_steps: int | None) -> None:
         legend_title_text="",
         **whole_run,
     )
+    if loss_line:
+        st.caption(loss_line)
     chemistry = report.chem_frame(events)
     if not chemistry.empty:
         ui.line_chart(
@@ -378,10 +381,7 @@ def live_run(run_id: str, was: str) -> None:
         st.progress(now.fraction, text=progress_text(now, run.status, smiles))
     if run.status in ACTIVE:
         controls(run, folder)
-    charts(events, now.total_steps)
-    loss_line = loss_text(now, run.status, config.corpus_kind == "smiles")
-    if loss_line:
-        st.caption(loss_line)
+    charts(events, now.total_steps, loss_text(now, run.status, config.corpus_kind == "smiles"))
     hint = report.training_hint(events)
     if hint:
         st.info(hint, icon=":material/lightbulb:")
