@@ -71,6 +71,24 @@ def runner(cluster, tmp_path_factory):
         yield job_backend(load_settings())
 
 
+def kill_coordinator(runner) -> None:
+    """Kill the coordinator and wait until it is dead: ray.kill only asks, and a call made
+    at once may still reach the old one (and be answered by it)."""
+    coordinator = runner.coordinator
+    ray.kill(coordinator)
+
+    def dead() -> bool:
+        try:
+            ray.get(coordinator.alive.remote(), timeout=5)
+        except ray.exceptions.RayActorError:
+            return True
+        except ray.exceptions.GetTimeoutError:
+            return False
+        return False
+
+    wait_for(dead, seconds=30)
+
+
 def gpu_node_id() -> str:
     return next(node["NodeID"] for node in ray.nodes() if node["Resources"].get("GPU"))
 
@@ -179,14 +197,14 @@ def test_a_killed_coordinator_is_replaced_and_its_runs_left_resumable(runner):
         runner.submit(space.run_dir(run_id))
     folder = space.run_dir(training)
     wait_for(lambda: any(e.get("kind") == "checkpoint" for e in read_metrics(folder)))
-    ray.kill(runner.coordinator)
+    kill_coordinator(runner)
     assert runner.submit(folder) == 0  # a new coordinator: the run resumes at once
     assert space.summary(waiting).status == "interrupted"  # the old queue was lost with it
     saved = load_checkpoint(folder).step
     wait_for(lambda: any(e.get("step", 0) > saved for e in read_metrics(folder)), seconds=120)
     steps = [e["step"] for e in read_metrics(folder) if e.get("kind") == "step"]
     assert steps == sorted(steps)  # on from the checkpoint
-    ray.kill(runner.coordinator)  # again, and the instructor's page is the next to ask
+    kill_coordinator(runner)  # again, and the instructor's page is the next to ask
     assert machine_load(runner)["running"] == 0 and job_rows(runner) == []
     assert space.summary(training).status == "interrupted"
     assert load_checkpoint(folder).step >= saved
