@@ -10,7 +10,7 @@ from app import sketcher, ui
 from charrnn.chem.decorate import MAX_SCAFFOLD_LENGTH, MAX_TRIES, Decorations, decorate
 from charrnn.chem.drawing import grid_svg, molecule_svg
 from charrnn.chem.export import export_sdf
-from charrnn.core.sample import SampleConfig
+from charrnn.core.sample import MAX_SEED, SampleConfig
 from charrnn.errors import UserError
 from charrnn.runs.decorations import (
     bounded_decoration,
@@ -102,7 +102,7 @@ def _settings() -> tuple[str, SampleConfig]:
     seed = second.number_input(
         "Seed (0 = new each time)",
         0,
-        2**31 - 1,
+        MAX_SEED,
         0,
         key="decorate_seed",
         help="The same seed with the same settings gives the same decorations again.",

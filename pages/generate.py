@@ -19,7 +19,7 @@ from app import (
 )
 from charrnn.chem.drawing import grid_svg
 from charrnn.core.representation import writes_selfies
-from charrnn.core.sample import sample
+from charrnn.core.sample import MAX_SEED, sample
 from charrnn.core.sampling_budget import bounded_config
 from charrnn.errors import UserError
 from charrnn.runs import gallery
@@ -180,7 +180,7 @@ def sampling_form(smiles: bool, unit: str, counted: bool = True, selfies: bool =
     seed = st.number_input(
         "Seed (0 = new samples each time)",
         0,
-        2**31 - 1,
+        MAX_SEED,
         0,
         key="generate_seed",
         help="The same seed with the same settings gives the same samples again.",

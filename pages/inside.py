@@ -17,7 +17,7 @@ from app import model_choice, ui
 from charrnn.core import hidden_units, inside
 from charrnn.core.detectors import detectors
 from charrnn.core.representation import as_written, to_smiles, writes_selfies
-from charrnn.core.sample import SampleConfig, sample
+from charrnn.core.sample import MAX_SEED, SampleConfig, sample
 from charrnn.core.sampling_budget import bounded_config
 from charrnn.errors import UserError
 from charrnn.runs.config import load_corpus, read_run_config
@@ -73,7 +73,7 @@ def choose_text(model, vocabulary, model_id: str, smiles: bool) -> str:
             config = SampleConfig(
                 temperature=0.8,
                 max_length=120 if smiles else 300,
-                seed=random.randrange(1, 2**31),
+                seed=random.randint(1, MAX_SEED),
                 prompt="" if smiles else "\n",
             )
             config, _ = bounded_config(model, vocabulary, config)  # shorter for big models

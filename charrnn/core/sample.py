@@ -16,6 +16,8 @@ from charrnn.core.model import CharRNN, State, use_bfloat16
 from charrnn.core.tokens import BOS_ID, EOS_ID, PAD_ID, Vocabulary
 from charrnn.errors import SettingsError
 
+MAX_SEED = 2**31 - 1  # the largest seed a page or a run's settings offers
+
 
 @dataclass(frozen=True)
 class SampleConfig:

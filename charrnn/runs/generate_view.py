@@ -13,7 +13,7 @@ import pandas as pd
 
 from charrnn.chem.smiles import canonical_set, smiles_problem
 from charrnn.core.representation import NO_ATOM, to_smiles, writes_selfies
-from charrnn.core.sample import SampleConfig
+from charrnn.core.sample import MAX_SEED, SampleConfig
 from charrnn.core.tokens import Vocabulary
 from charrnn.runs import gallery
 
@@ -38,7 +38,7 @@ def sample_config(
         prompt=prompt,
         max_length=max_length,
         num_samples=num_samples,
-        seed=int(seed) or random.randrange(1, 2**31),
+        seed=int(seed) or random.randint(1, MAX_SEED),
     )
 
 

@@ -8,6 +8,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Literal, get_args
 
+from charrnn.core.sample import MAX_SEED  # each step samples with seed * 1_000_003 + step
 from charrnn.errors import SettingsError, UserError
 
 STEER_FILE = "steer.json"  # {"format", "start", "score", "settings"}: marks a steering run
@@ -21,7 +22,6 @@ FilterKind = Literal["scaffold", "molecule"]
 FILTER_KINDS: tuple[FilterKind, ...] = get_args(FilterKind)
 MAX_BATCH = 512
 MAX_MINUTES = 24 * 60
-MAX_SEED = 2**31 - 1  # each step samples with seed * 1_000_003 + step: within torch's 64 bits
 
 
 class SteerError(UserError, ValueError):
