@@ -131,6 +131,13 @@ def test_a_scaffold_the_model_cannot_write_is_refused(prior):
         decorate(*prior, "C[Si](C)(C)c1ccc(*)cc1", settings(4))
 
 
+def test_a_point_on_a_metal_names_what_the_model_never_saw(prior):
+    """Next to a metal RDKit writes the point as [*]: the scaffold is still spelled to end
+    there, and a model that never saw the metal says so (it was a vague 'cannot be written')."""
+    with pytest.raises(ScaffoldError, match=r"never saw .*\[Cu\]"):
+        decorate(*prior, "*[Cu]C", settings(4))
+
+
 def test_a_text_model_cannot_decorate(trained_text_model):
     model, data = trained_text_model
     with pytest.raises(ScaffoldError, match="molecules"):
@@ -139,7 +146,16 @@ def test_a_text_model_cannot_decorate(trained_text_model):
 
 @pytest.mark.parametrize(
     "scaffold",
-    ["CC(=O)N1CCC(*)CC1", "*c1ccc(*)cc1", "O=C(*)N1CCCCC1", "*n1ccc(*)c1", "C=C(*)C", "CC=*"],
+    [
+        "CC(=O)N1CCC(*)CC1",
+        "*c1ccc(*)cc1",
+        "O=C(*)N1CCCCC1",
+        "*n1ccc(*)c1",
+        "C=C(*)C",
+        "CC=*",
+        "*[Cu]C",  # on a metal RDKit writes [CH3][Cu][*]
+        "c1ccccc1[Sn](*)(C)C",
+    ],
 )
 def test_each_spelling_ends_where_the_group_goes(scaffold):
     mol = read_scaffold(scaffold)

@@ -173,8 +173,9 @@ def spellings(mol: Chem.Mol, point: int, count: int = SPELLINGS) -> list[tuple[s
     found: dict[str, int] = {}
     awkward: dict[str, int] = {}  # kept in case there is nothing else
     for text in _spelled(written):
-        prompt = text[:-1]
-        if not text.endswith("*") or prompt in found or prompt in awkward:
+        # next to a metal RDKit brackets the dummy (and the metal's neighbours): [CH3][Cu][*]
+        prompt = text.removesuffix("[*]") if text.endswith("[*]") else text.removesuffix("*")
+        if prompt == text or prompt in found or prompt in awkward:
             continue
         with rdBase.BlockLogs():
             parsed = Chem.MolFromSmiles(text, sanitize=False)
@@ -383,7 +384,10 @@ def decorate(
 
 def _unwritable(vocabulary: Vocabulary, options: list[tuple[str, int]]) -> str:
     if not options:
-        return "The scaffold cannot be written to end at its attachment point."
+        return (
+            "The scaffold cannot be written as SMILES that ends at its attachment point: "
+            "put the * on another atom."
+        )
     unknown = vocabulary.unknown_characters(options[0][0])
     symbols = ", ".join(unknown[:5]) or "some of its symbols"
     return (
