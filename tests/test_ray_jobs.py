@@ -24,7 +24,8 @@ from charrnn.core.checkpoint import load_checkpoint  # noqa: E402
 from charrnn.runs.backends import job_backend  # noqa: E402
 from charrnn.runs.folder import read_metrics  # noqa: E402
 from charrnn.runs.instructor import job_rows, machine_load, stop_job  # noqa: E402
-from charrnn.runs.ray_jobs import stop_coordinator  # noqa: E402
+from charrnn.runs.ray_jobs import COORDINATOR, stop_coordinator  # noqa: E402
+from charrnn.runs.ray_runner import NAMESPACE  # noqa: E402
 from charrnn.runs.settings import load_settings  # noqa: E402
 from charrnn.runs.status import read_job_status, read_status, update_status  # noqa: E402
 from charrnn.runs.workspace import Workspace, new_workspace  # noqa: E402
@@ -71,10 +72,10 @@ def runner(cluster, tmp_path_factory):
         yield job_backend(load_settings())
 
 
-def kill_coordinator(runner) -> None:
-    """Kill the coordinator and wait until it is dead: ray.kill only asks, and a call made
-    at once may still reach the old one (and be answered by it)."""
-    coordinator = runner.coordinator
+def kill_coordinator() -> None:
+    """Kill the cluster's coordinator and wait until it is dead: ray.kill only asks, and a
+    call made at once may still reach the old one (and be answered by it)."""
+    coordinator = ray.get_actor(COORDINATOR, namespace=NAMESPACE)
     ray.kill(coordinator)
 
     def dead() -> bool:
@@ -197,14 +198,14 @@ def test_a_killed_coordinator_is_replaced_and_its_runs_left_resumable(runner):
         runner.submit(space.run_dir(run_id))
     folder = space.run_dir(training)
     wait_for(lambda: any(e.get("kind") == "checkpoint" for e in read_metrics(folder)))
-    kill_coordinator(runner)
+    kill_coordinator()
     assert runner.submit(folder) == 0  # a new coordinator: the run resumes at once
     assert space.summary(waiting).status == "interrupted"  # the old queue was lost with it
     saved = load_checkpoint(folder).step
     wait_for(lambda: any(e.get("step", 0) > saved for e in read_metrics(folder)), seconds=120)
     steps = [e["step"] for e in read_metrics(folder) if e.get("kind") == "step"]
     assert steps == sorted(steps)  # on from the checkpoint
-    kill_coordinator(runner)  # again, and the instructor's page is the next to ask
+    kill_coordinator()  # again, and the instructor's page is the next to ask
     assert machine_load(runner)["running"] == 0 and job_rows(runner) == []
     assert space.summary(training).status == "interrupted"
     assert load_checkpoint(folder).step >= saved
@@ -215,7 +216,7 @@ def test_a_coordinator_that_does_not_answer_in_time_is_explained(cluster, monkey
     from test_app_gallery_instructor import PASSWORD, log_in, open_page
 
     from app import ui
-    from charrnn.runs import login, ray_jobs
+    from charrnn.runs import login, ray_runner
 
     @ray.remote(num_cpus=0)
     class Busy:
@@ -226,11 +227,13 @@ def test_a_coordinator_that_does_not_answer_in_time_is_explained(cluster, monkey
             time.sleep(10)
             return {"jobs": [], "max_workers": 1}
 
-    monkeypatch.setattr(ray_jobs, "CALL_SECONDS", 0.5)
-    busy = ray_jobs.RayJobRunner(cluster.address, {})
-    busy.coordinator = Busy.remote()
+    # The coordinator of a namespace of its own, where the server's link finds it by name.
+    options = dict(name=COORDINATOR, namespace="charrnn-busy", lifetime="detached")
+    coordinator = Busy.options(**options).remote()
+    ray.get(coordinator.alive.remote())
+    busy = ray_runner.RayJobRunner(cluster.address, {}, namespace="charrnn-busy", call_seconds=0.5)
     try:
-        with pytest.raises(ray_jobs.ClusterError, match="did not answer"):
+        with pytest.raises(ray_runner.ClusterError, match="did not answer"):
             busy.active_jobs()
         monkeypatch.setattr(ui, "job_runner", lambda: busy)
         monkeypatch.setenv("CHARRNN_HOME", str(root))
@@ -240,7 +243,8 @@ def test_a_coordinator_that_does_not_answer_in_time_is_explained(cluster, monkey
         assert any("did not answer" in error.value for error in at.error)
         assert any("CHARRNN_RAY_ADDRESS" in caption.value for caption in at.caption)
     finally:
-        ray.kill(busy.coordinator)
+        busy.shutdown()
+        ray.kill(coordinator)
 
 
 def test_a_job_that_asks_for_a_gpu_lands_on_the_gpu_node(cluster, root, monkeypatch, space):

@@ -7,13 +7,9 @@ No cluster is started here (tests/test_ray_jobs.py has the real one)."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from app_support import no_exceptions, open_page
@@ -24,13 +20,12 @@ ray = pytest.importorskip("ray", reason="Ray is a test dependency (requirements-
 
 from app import ui  # noqa: E402
 from charrnn.runs.backends import job_backend  # noqa: E402
-from charrnn.runs.ray_jobs import ClusterError  # noqa: E402
+from charrnn.runs.ray_runner import ClusterError, RayJobRunner  # noqa: E402
 from charrnn.runs.settings import load_settings  # noqa: E402
 from charrnn.runs.status import read_status  # noqa: E402
 from charrnn.runs.workspace import Workspace, new_workspace  # noqa: E402
 
 UNREACHABLE = "cannot be reached: ask your instructor"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def closed_port() -> int:
@@ -119,36 +114,16 @@ def test_a_queued_run_shows_the_message_and_generating_still_works(app_without_c
     assert not at.error and at.code  # samples
 
 
-WRONG_SERVICE = """
-import os, socket, time
-from charrnn.runs import ray_jobs
-server = socket.socket()
-server.bind(("127.0.0.1", 0))
-server.listen()
-ray_jobs.INIT_SECONDS = 3
-runner = ray_jobs.RayJobRunner(f"127.0.0.1:{server.getsockname()[1]}", {})
-for _ in range(2):
-    started = time.monotonic()
-    problem = runner.problem()
-    print(f"{time.monotonic() - started:.1f}", problem, flush=True)
-os._exit(0)  # ray.init is still retrying in its thread: no waiting for it at exit
-"""
-
-
-def test_an_address_of_another_service_is_given_up_on_in_seconds():
+def test_an_address_of_another_service_is_given_up_on_in_seconds(listening_port):
     """A port that takes connections but is no Ray cluster (a mistyped port of another
-    service) keeps ray.init retrying for minutes: a page waits INIT_SECONDS (3 here), then
-    says the cluster cannot be reached, and the next page at once. In a process of its own,
-    so that no ray.init is left running in this one."""
-    done = subprocess.run(
-        [sys.executable, "-c", WRONG_SERVICE],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    lines = [line for line in done.stdout.splitlines() if line[:1].isdigit()]
-    assert len(lines) == 2, done.stdout + done.stderr
-    first, again = (float(line.split()[0]) for line in lines)
-    assert 2.5 < first < 30 and again < 1
-    assert all(UNREACHABLE in line for line in lines)
+    service) keeps ray.init retrying for minutes: a page waits the link's start and
+    init_seconds (3 here), then says the cluster cannot be reached, and the next page at
+    once; the link process that tried has ended."""
+    runner = RayJobRunner(f"127.0.0.1:{listening_port}", {}, init_seconds=3)
+    seconds = []
+    for _ in range(2):
+        started = time.monotonic()
+        assert UNREACHABLE in runner.problem()
+        seconds.append(time.monotonic() - started)
+    assert 2.5 < seconds[0] < 60 and seconds[1] < 1
+    assert runner._process is None  # the link that tried has gone

@@ -1,5 +1,5 @@
 """Which job backend a server uses: local worker processes (the default), or a Ray cluster
-when CHARRNN_RAY_ADDRESS is set (charrnn.runs.ray_jobs; Ray is imported only then).
+when CHARRNN_RAY_ADDRESS is set (charrnn.runs.ray_runner; Ray runs in its link process).
 
 Both offer the same methods (submit, position, expected_wait, waits_for_own_job, cancel,
 process, active_jobs, problem, shutdown), so pages and the instructor's view never ask which it is.
@@ -37,7 +37,7 @@ def job_backend(settings: ServerSettings, housekeeping: Callable[[], None] | Non
     not by each server (a run may be training on another node meanwhile). A cluster that
     cannot be reached (within seconds) does not stop the server: its pages say so."""
     if settings.ray_address:
-        from charrnn.runs.ray_jobs import RayJobRunner
+        from charrnn.runs.ray_runner import RayJobRunner
 
         runner = RayJobRunner(settings.ray_address, coordinator_options(settings))
         runner.problem()  # connect now: a new coordinator marks a dead cluster's runs

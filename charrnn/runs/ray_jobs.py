@@ -6,33 +6,42 @@ with a launcher that starts Ray tasks instead of local processes. Inside its tas
 the same worker process as locally (its own Python, memory limit, niceness), on the node
 Ray chose; the run folder, on storage every node sees, stays the one source of truth.
 Pause, resume and stop go through the run folder as locally.
+
+Ray runs in the cluster's processes and in each app server's link process (serve_link),
+never in an app server itself (charrnn.runs.ray_runner says why).
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import socket
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
+from multiprocessing.connection import AuthenticationError, Listener
 from pathlib import Path
 
 import ray
 from ray.exceptions import GetTimeoutError, RayActorError, RayError
 
-from charrnn.errors import UserError
 from charrnn.runs.jobs import Job, JobRunner
-from charrnn.runs.status import CheckStatus, JobTask, RunStatus, update_job_status
+from charrnn.runs.ray_runner import (
+    BUSY,
+    CALL_SECONDS,
+    INIT_SECONDS,
+    NAMESPACE,
+    START_SECONDS,
+    ClusterError,
+    check_reachable,
+    unreachable,
+)
+from charrnn.runs.status import JobTask, update_job_status
 from charrnn.runs.worker_process import WorkerProcess
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding charrnn/
-NAMESPACE = "charrnn"
 COORDINATOR = "charrnn-coordinator"
-CALL_SECONDS = 30.0  # a coordinator that does not answer in this long is an error
-START_SECONDS = 180.0  # a new coordinator (a fresh Python process on a busy node) may take long
-CONNECT_SECONDS = 5.0  # a cluster's address that does not take a connection in this long is down
-RETRY_SECONDS = 30.0  # after a failed connection, calls fail at once for this long
-INIT_SECONDS = 20.0  # the longest a page waits for ray.init (see _init_ray)
 OLD_JOBS_SECONDS = 20.0  # a dead coordinator's jobs end within seconds (Ray ends its tasks)
 logger = logging.getLogger(__name__)
 
@@ -190,71 +199,12 @@ def _cluster_cpus(resources: RayResources) -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1) // max(resources.cpus, 1e-9)))
 
 
-class RemoteProcess:
-    """A running job's process, ended through the coordinator (the instructor's Stop/Kill)."""
-
-    pid = None
-
-    def __init__(self, runner: RayJobRunner, folder: Path, task: JobTask):
-        self.runner, self.folder, self.task = runner, folder, task
-
-    def terminate(self) -> None:
-        self.runner._call("end", str(self.folder), self.task, "terminate", 0.0)
-
-    def kill(self) -> None:
-        self.runner._call("end", str(self.folder), self.task, "kill", 0.0)
-
-    def join(self, timeout: float | None = None) -> None:
-        deadline = time.monotonic() + (timeout or 0.0)
-        while self.runner.process(self.folder, self.task) is not None:
-            if time.monotonic() > deadline:
-                return
-            time.sleep(0.2)
-
-    def is_alive(self) -> bool:
-        return self.runner.process(self.folder, self.task) is not None
-
-
-class ClusterError(UserError):
-    """The course's Ray cluster cannot take or answer a request now (unreachable, busy, or
-    its coordinator lost for good): pages show the message; the rest of the app works."""
-
-
-def _unreachable(address: str) -> ClusterError:
-    return ClusterError(
-        f"The course's Ray cluster at {address} cannot be reached: ask your instructor. "
-        "Training, steering and chemistry checks wait for it; generating with your models "
-        "still works."
-    )
-
-
-BUSY = (
-    f"The course's Ray cluster did not answer within {CALL_SECONDS:.0f} seconds (it is busy). "
-    "Try again in a minute; if this goes on, ask your instructor."
-)
-NOT_STARTED = "The course's Ray cluster could not be reached, so this did not start."
-RESUME, AGAIN = "Resume it when the cluster is back.", "Run the check again when it is back."
-
-
-def _check_reachable(address: str) -> None:
-    """A quick TCP look at ``host:port`` before ray.init, which retries an address where no
-    cluster is for many minutes. ``auto`` (Ray finds the cluster itself) is not looked at."""
-    host, colon, port = address.split("://", 1)[-1].rpartition(":")
-    if not colon or not port.isdigit():
-        return
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
-    except OSError as error:
-        logger.warning("The Ray cluster at %s cannot be reached: %s", address, error)
-        raise _unreachable(address) from error
-
-
 _joining = threading.Lock()
 _join: dict = {"thread": None, "error": None}  # this process's one ray.init under way
 
 
-def _init_ray(address: str) -> None:
-    """Join the cluster at ``address``, waiting INIT_SECONDS at most; ClusterError if not.
+def _init_ray(address: str, seconds: float = INIT_SECONDS) -> None:
+    """Join the cluster at ``address``, waiting ``seconds`` at most; ClusterError if not.
 
     ray.init runs in a thread of its own: at an address that takes connections but is no
     Ray cluster (another service's port), it retries for minutes, and a page must not wait
@@ -271,13 +221,13 @@ def _init_ray(address: str) -> None:
             )
             _join["thread"] = thread
             thread.start()
-    thread.join(INIT_SECONDS)
+    thread.join(seconds)
     if thread.is_alive():
-        logger.warning("Ray has not joined the cluster at %s in %.0f s", address, INIT_SECONDS)
-        raise _unreachable(address)
+        logger.warning("Ray has not joined the cluster at %s in %.0f s", address, seconds)
+        raise ClusterError(unreachable(address))
     if _join["error"] is not None:
         logger.warning("Ray could not connect to %s: %s", address, _join["error"])
-        raise _unreachable(address) from _join["error"]
+        raise ClusterError(unreachable(address)) from _join["error"]
 
 
 def _run_init(address: str) -> None:
@@ -295,53 +245,72 @@ def _run_init(address: str) -> None:
         _join["error"] = error
 
 
-class RayJobRunner:
-    """An app server's handle on the cluster's coordinator, with the JobRunner's methods, so
-    pages and the instructor's view work the same on both backends.
+CALLS = {"connect", "submit", "position", "expected_wait", "waits_for_own_job", "cancel", "jobs"}
+CALLS |= {"end"}
 
-    It connects at its first call, and again after a failure (not sooner than RETRY_SECONDS
-    later: meanwhile calls fail at once). A coordinator that died (killed, or its node lost)
-    is replaced by a new one, which leaves the runs the old one had as interrupted. Every
-    failure reaches pages as a ClusterError."""
 
-    def __init__(self, address: str, options: dict, *, start_coordinator: bool = True):
-        self.address, self.options = address, options
-        self.start_coordinator = start_coordinator
+class ClusterConnection:
+    """The link process's connection to the cluster and its coordinator (an app server's
+    RayJobRunner sends it each call). It joins the cluster at its first call, and replaces a
+    coordinator that died (killed, or its node lost) by a new one, which leaves the runs the
+    old one had as interrupted. ``lost``: the cluster cannot be reached; the link ends."""
+
+    def __init__(
+        self,
+        address: str,
+        options: dict,
+        namespace: str = NAMESPACE,
+        call_seconds: float = CALL_SECONDS,
+        init_seconds: float = INIT_SECONDS,
+    ):
+        self.address, self.options, self.namespace = address, options, namespace
+        self.call_seconds, self.init_seconds = call_seconds, init_seconds
         self.coordinator = None
-        self.lock = threading.RLock()  # the coordinator keeps its own; this orders local calls
-        self._failed: tuple[float, str] | None = None  # when, and the message
+        self.lost = False
+        self.lock = threading.Lock()
 
-    def problem(self) -> str | None:
-        """Why jobs cannot start now (the cluster cannot be reached), or None."""
+    def call(self, method: str, *arguments):
+        """A coordinator method's answer (``connect``: only reach the coordinator)."""
+        if method not in CALLS:
+            raise ValueError(f"no such call: {method}")
+        coordinator = self._coordinator()
+        if method == "connect":
+            return None
         try:
-            self._coordinator()
-        except ClusterError as error:
-            return str(error)
-        return None
+            return self._ask(coordinator, method, arguments)
+        except RayActorError:  # killed, or its node lost: a new coordinator takes over
+            logger.warning("The coordinator died; making a new one")
+            with self.lock:
+                if self.coordinator is coordinator:
+                    self.coordinator = None
+            coordinator = self._coordinator()
+            try:
+                return self._ask(coordinator, method, arguments)
+            except RayActorError as error:
+                raise ClusterError(
+                    "The course's Ray cluster keeps losing its job coordinator: ask your "
+                    "instructor."
+                ) from error
 
     def _coordinator(self):
         with self.lock:
-            if self.coordinator is not None:
-                return self.coordinator
-            if self._failed and time.monotonic() - self._failed[0] < RETRY_SECONDS:
-                raise ClusterError(self._failed[1])
-            try:
-                self.coordinator = self._connect()
-            except ClusterError as error:
-                self._failed = (time.monotonic(), str(error))
-                raise
-            self._failed = None
+            if self.coordinator is None:
+                try:
+                    self.coordinator = self._connect()
+                except ClusterError:
+                    self.lost = True
+                    raise
             return self.coordinator
 
     def _connect(self):
         """The cluster's coordinator, made if there is none (by the first server, or after
         the last one died), once it answers."""
-        _check_reachable(self.address)
+        check_reachable(self.address)
         if not ray.is_initialized():
-            _init_ray(self.address)
+            _init_ray(self.address, self.init_seconds)
         actor = ray.remote(Coordinator).options(
             name=COORDINATOR,
-            namespace=NAMESPACE,
+            namespace=self.namespace,
             lifetime="detached",
             get_if_exists=True,
             num_cpus=0,
@@ -350,13 +319,10 @@ class RayJobRunner:
         deadline = time.monotonic() + START_SECONDS
         while True:  # a dead coordinator keeps its name for a moment
             try:
-                if self.start_coordinator:
-                    coordinator = actor.remote(self.options)
-                else:
-                    coordinator = ray.get_actor(COORDINATOR, namespace=NAMESPACE)
-                self._ask(coordinator, "alive", (), max(1.0, deadline - time.monotonic()))
+                coordinator = actor.remote(self.options)
+                ray.get(coordinator.alive.remote(), timeout=max(1.0, deadline - time.monotonic()))
                 return coordinator
-            except (RayActorError, ValueError) as error:  # ValueError: none by that name
+            except (RayActorError, GetTimeoutError) as error:
                 if time.monotonic() > deadline:
                     logger.warning("No coordinator on the Ray cluster: %s", error)
                     raise ClusterError(
@@ -364,89 +330,62 @@ class RayJobRunner:
                     ) from error
                 time.sleep(0.2)
 
-    @staticmethod
-    def _ask(coordinator, method: str, arguments: tuple, timeout: float):
+    def _ask(self, coordinator, method: str, arguments: tuple):
+        reference = getattr(coordinator, method).remote(*arguments)
         try:
-            return ray.get(getattr(coordinator, method).remote(*arguments), timeout=timeout)
+            return ray.get(reference, timeout=self.call_seconds)
         except GetTimeoutError as error:
-            logger.warning("The coordinator did not answer %s within %s s", method, timeout)
+            logger.warning("The coordinator did not answer %s in %s s", method, self.call_seconds)
             raise ClusterError(BUSY) from error
 
-    def _call(self, method: str, *arguments, timeout: float | None = None):
-        coordinator = self._coordinator()
+
+def serve_link(settings_json: str) -> None:
+    """The link process (started by an app server's RayJobRunner): answer the server's calls
+    on a Unix socket, each in a thread of its own, until the server or the cluster is gone."""
+    settings = json.loads(settings_json)
+    key = bytes.fromhex(sys.stdin.readline().strip())
+    logging.basicConfig(format="charrnn ray link: %(levelname)s %(message)s")
+    link = ClusterConnection(
+        settings["address"],
+        settings["options"],
+        settings["namespace"],
+        settings["call_seconds"],
+        settings["init_seconds"],
+    )
+    listener = Listener(settings["socket"], family="AF_UNIX", authkey=key)
+    threading.Thread(target=_watch_parent, args=(settings["parent"],), daemon=True).start()
+    print("ready", flush=True)
+    os.dup2(2, 1)  # the server reads one line: anything Ray prints later goes to the log
+    sys.stdout = sys.stderr
+    while True:
         try:
-            return self._ask(coordinator, method, arguments, timeout or CALL_SECONDS)
-        except RayActorError:  # killed, or its node lost: a new coordinator takes over
-            logger.warning("The coordinator died; making a new one")
-            with self.lock:
-                if self.coordinator is coordinator:
-                    self.coordinator = None
-            coordinator = self._coordinator()
+            connection = listener.accept()
+        except (OSError, EOFError, AuthenticationError):
+            continue
+        threading.Thread(target=_answer, args=(link, connection), daemon=True).start()
+
+
+def _answer(link: ClusterConnection, connection) -> None:
+    """One call: (method, arguments) in; (kind, value, reached, lost) out."""
+    try:
+        with connection:
+            method, arguments = connection.recv()
             try:
-                return self._ask(coordinator, method, arguments, timeout or CALL_SECONDS)
-            except RayActorError as error:
-                raise ClusterError(
-                    "The course's Ray cluster keeps losing its job coordinator: ask your "
-                    "instructor."
-                ) from error
+                reply = ("ok", link.call(method, *arguments), True, False)
+            except ClusterError as error:
+                reply = ("error", str(error), link.coordinator is not None, link.lost)
+            connection.send(reply)
+    except (OSError, EOFError):
+        pass  # the server stopped waiting
+    if link.lost:  # its cluster is gone: the server starts a new link later
+        os._exit(0)
 
-    # ----- what pages call (as JobRunner) -----------------------------------------------
-    def submit(self, run_dir: Path, task: JobTask = "train") -> int:
-        try:
-            return self._call("submit", str(Path(run_dir)), task)
-        except ClusterError:
-            if self.coordinator is None:  # it never got there: resumable once the cluster is
-                if task == "train":
-                    what = {"status": RunStatus.INTERRUPTED, "note": f"{NOT_STARTED} {RESUME}"}
-                else:
-                    what = {"status": CheckStatus.INTERRUPTED, "error": f"{NOT_STARTED} {AGAIN}"}
-                update_job_status(Path(run_dir), task, **what)
-            raise
 
-    def position(self, run_dir: Path, task: JobTask = "train") -> int:
-        return self._call("position", str(Path(run_dir)), task)
-
-    def expected_wait(self, run_dir: Path, task: JobTask = "train") -> float | None:
-        return self._call("expected_wait", str(Path(run_dir)), task)
-
-    def waits_for_own_job(self, run_dir: Path) -> bool:
-        return self._call("waits_for_own_job", str(Path(run_dir)))
-
-    def cancel(self, run_dir: Path, task: JobTask = "train") -> None:
-        self._call("cancel", str(Path(run_dir)), task)
-
-    def process(self, run_dir: Path, task: JobTask = "train") -> RemoteProcess | None:
-        key = (str(Path(run_dir)), task)
-        for record in self._call("jobs")["jobs"]:
-            if record["running"] and (record["folder"], record["task"]) == key:
-                return RemoteProcess(self, Path(run_dir), task)
-        return None
-
-    def active_jobs(self) -> list[Job]:
-        """Running jobs first, then the queue in order (a running one has a process)."""
-        jobs = []
-        for record in self._call("jobs")["jobs"]:
-            folder = Path(record["folder"])
-            job = Job(folder, record["task"], record["submitted"], record["started"])
-            if record["running"]:
-                job.process = RemoteProcess(self, folder, record["task"])
-            jobs.append(job)
-        return jobs
-
-    @property
-    def running(self) -> dict:
-        return {job.key: job for job in self.active_jobs() if job.process is not None}
-
-    @property
-    def queue(self) -> list[Job]:
-        return [job for job in self.active_jobs() if job.process is None]
-
-    @property
-    def max_workers(self) -> int:
-        return int(self._call("jobs")["max_workers"])
-
-    def shutdown(self) -> None:
-        """Leave the cluster (its coordinator and jobs go on for the other servers)."""
+def _watch_parent(parent: int) -> None:
+    """End the link when its app server is gone."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def stop_coordinator() -> None:
