@@ -231,7 +231,8 @@ def test_a_coordinator_that_does_not_answer_in_time_is_explained(cluster, monkey
     options = dict(name=COORDINATOR, namespace="charrnn-busy", lifetime="detached")
     coordinator = Busy.options(**options).remote()
     ray.get(coordinator.alive.remote())
-    busy = ray_runner.RayJobRunner(cluster.address, {}, namespace="charrnn-busy", call_seconds=0.5)
+    link = ray_runner.LinkSettings(cluster.address, namespace="charrnn-busy", call_seconds=0.5)
+    busy = ray_runner.RayJobRunner(link)
     try:
         with pytest.raises(ray_runner.ClusterError, match="did not answer"):
             busy.active_jobs()

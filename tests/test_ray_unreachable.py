@@ -20,7 +20,7 @@ ray = pytest.importorskip("ray", reason="Ray is a test dependency (requirements-
 
 from app import ui  # noqa: E402
 from charrnn.runs.backends import job_backend  # noqa: E402
-from charrnn.runs.ray_runner import ClusterError, RayJobRunner  # noqa: E402
+from charrnn.runs.ray_runner import ClusterError, LinkSettings, RayJobRunner  # noqa: E402
 from charrnn.runs.settings import load_settings  # noqa: E402
 from charrnn.runs.status import read_status  # noqa: E402
 from charrnn.runs.workspace import Workspace, new_workspace  # noqa: E402
@@ -119,7 +119,7 @@ def test_an_address_of_another_service_is_given_up_on_in_seconds(listening_port)
     service) keeps ray.init retrying for minutes: a page waits the link's start and
     init_seconds (3 here), then says the cluster cannot be reached, and the next page at
     once; the link process that tried has ended."""
-    runner = RayJobRunner(f"127.0.0.1:{listening_port}", {}, init_seconds=3)
+    runner = RayJobRunner(LinkSettings(f"127.0.0.1:{listening_port}", init_seconds=3))
     seconds = []
     for _ in range(2):
         started = time.monotonic()

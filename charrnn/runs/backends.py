@@ -37,9 +37,9 @@ def job_backend(settings: ServerSettings, housekeeping: Callable[[], None] | Non
     not by each server (a run may be training on another node meanwhile). A cluster that
     cannot be reached (within seconds) does not stop the server: its pages say so."""
     if settings.ray_address:
-        from charrnn.runs.ray_runner import RayJobRunner
+        from charrnn.runs.ray_runner import LinkSettings, RayJobRunner
 
-        runner = RayJobRunner(settings.ray_address, coordinator_options(settings))
+        runner = RayJobRunner(LinkSettings(settings.ray_address, coordinator_options(settings)))
         runner.problem()  # connect now: a new coordinator marks a dead cluster's runs
         return runner
     from charrnn.runs.housekeeping import mark_interrupted

@@ -34,6 +34,7 @@ from charrnn.runs.ray_runner import (
     NAMESPACE,
     START_SECONDS,
     ClusterError,
+    LinkSettings,
     check_reachable,
     unreachable,
 )
@@ -255,16 +256,10 @@ class ClusterConnection:
     coordinator that died (killed, or its node lost) by a new one, which leaves the runs the
     old one had as interrupted. ``lost``: the cluster cannot be reached; the link ends."""
 
-    def __init__(
-        self,
-        address: str,
-        options: dict,
-        namespace: str = NAMESPACE,
-        call_seconds: float = CALL_SECONDS,
-        init_seconds: float = INIT_SECONDS,
-    ):
-        self.address, self.options, self.namespace = address, options, namespace
-        self.call_seconds, self.init_seconds = call_seconds, init_seconds
+    def __init__(self, settings: LinkSettings):
+        self.address, self.options = settings.address, settings.options
+        self.namespace = settings.namespace
+        self.call_seconds, self.init_seconds = settings.call_seconds, settings.init_seconds
         self.coordinator = None
         self.lost = False
         self.lock = threading.Lock()
@@ -339,21 +334,15 @@ class ClusterConnection:
             raise ClusterError(BUSY) from error
 
 
-def serve_link(settings_json: str) -> None:
+def serve_link(link_json: str) -> None:
     """The link process (started by an app server's RayJobRunner): answer the server's calls
     on a Unix socket, each in a thread of its own, until the server or the cluster is gone."""
-    settings = json.loads(settings_json)
+    given = json.loads(link_json)
     key = bytes.fromhex(sys.stdin.readline().strip())
     logging.basicConfig(format="charrnn ray link: %(levelname)s %(message)s")
-    link = ClusterConnection(
-        settings["address"],
-        settings["options"],
-        settings["namespace"],
-        settings["call_seconds"],
-        settings["init_seconds"],
-    )
-    listener = Listener(settings["socket"], family="AF_UNIX", authkey=key)
-    threading.Thread(target=_watch_parent, args=(settings["parent"],), daemon=True).start()
+    link = ClusterConnection(LinkSettings(**given["settings"]))
+    listener = Listener(given["socket"], family="AF_UNIX", authkey=key)
+    threading.Thread(target=_watch_parent, args=(given["parent"],), daemon=True).start()
     print("ready", flush=True)
     os.dup2(2, 1)  # the server reads one line: anything Ray prints later goes to the log
     sys.stdout = sys.stderr

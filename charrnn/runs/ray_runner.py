@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import weakref
+from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Client
 from pathlib import Path
 
@@ -38,6 +39,19 @@ RETRY_SECONDS = 30.0  # after a failed connection, calls fail at once for this l
 INIT_SECONDS = 20.0  # the longest a page waits for ray.init (ray_jobs._init_ray)
 LINK_SECONDS = 60.0  # the link process's start (Python and Ray's import) on a busy machine
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """What an app server's link process joins and how long it waits (JSON on its command
+    line): the cluster's address, the coordinator's options (backends.coordinator_options),
+    Ray's namespace of the coordinator, and its waits in seconds."""
+
+    address: str
+    options: dict = field(default_factory=dict)
+    namespace: str = NAMESPACE
+    call_seconds: float = CALL_SECONDS
+    init_seconds: float = INIT_SECONDS
 
 
 class ClusterError(UserError):
@@ -91,26 +105,12 @@ class RayJobRunner:
     RETRY_SECONDS later: meanwhile calls fail at once with the same message). Every failure
     reaches pages as a ClusterError."""
 
-    def __init__(
-        self,
-        address: str,
-        options: dict,
-        *,
-        namespace: str = NAMESPACE,
-        call_seconds: float = CALL_SECONDS,
-        init_seconds: float = INIT_SECONDS,
-    ):
-        self.address, self.options = address, options
-        self.link_settings = {
-            "address": address,
-            "options": options,
-            "namespace": namespace,
-            "call_seconds": call_seconds,
-            "init_seconds": init_seconds,
-        }
+    def __init__(self, settings: LinkSettings):
+        self.settings = settings
+        self.address, self.options = settings.address, settings.options
         # The longest the link may take over one call: connecting, then a call and its retry.
-        connect = CONNECT_SECONDS + init_seconds + START_SECONDS
-        self.wait_seconds = connect + 2 * call_seconds + 10
+        connect = CONNECT_SECONDS + settings.init_seconds + START_SECONDS
+        self.wait_seconds = connect + 2 * settings.call_seconds + 10
         self.lock = threading.RLock()  # the coordinator keeps its own; this orders local calls
         self._process: subprocess.Popen | None = None
         self._socket = ""
@@ -147,11 +147,11 @@ class RayJobRunner:
     def _start(self) -> None:
         folder = tempfile.mkdtemp(prefix="charrnn-ray-")  # only this user may reach its socket
         self._socket = str(Path(folder) / "link")
-        settings = {**self.link_settings, "socket": self._socket, "parent": os.getpid()}
+        link = {"settings": asdict(self.settings), "socket": self._socket, "parent": os.getpid()}
         code = "import sys; from charrnn.runs.ray_jobs import serve_link; serve_link(sys.argv[1])"
         try:
             process = subprocess.Popen(
-                [sys.executable, "-c", code, json.dumps(settings)],
+                [sys.executable, "-c", code, json.dumps(link)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 env=child_environment(),
