@@ -188,6 +188,21 @@ def test_two_app_processes_sharing_one_store_see_one_queue(runner, root, space):
         wait_for(lambda w=workspace, r=run_id: w.summary(r).status == "stopped")
 
 
+def test_a_killed_link_is_replaced_at_the_next_call(runner, space):
+    """The server's link process killed (say by the kernel, short of memory) while the
+    cluster is fine: the next page gets a new link at once, with the same coordinator."""
+    run_id = make_run(space, steps=1_000_000)
+    folder = space.run_dir(run_id)
+    runner.submit(folder)
+    runner._process.kill()
+    runner._process.wait(10)
+    assert runner.problem() is None
+    assert runner.process(folder) is not None  # the coordinator still has it
+    wait_for(lambda: space.summary(run_id).status == "running", seconds=120)
+    space.send(run_id, "stop")
+    wait_for(lambda: space.summary(run_id).status == "stopped", seconds=120)
+
+
 def test_a_killed_coordinator_is_replaced_and_its_runs_left_resumable(runner):
     """The coordinator killed mid-course (or its node lost): the next submission makes a new
     one, which leaves the old one's runs interrupted, resumable; so does the instructor's."""

@@ -131,8 +131,10 @@ class RayJobRunner:
         with self.lock:
             if self._process is not None and self._process.poll() is None:
                 return self._process, self._socket
-            if self._process is not None:
-                self._gone(self._process, unreachable(self.address))
+            if self._process is not None:  # it ended between calls: a new one at once
+                logger.warning("The link to the Ray cluster ended (%s)", self._process.returncode)
+                _stop_link(self._process, str(Path(self._socket).parent))
+                self._process = None
             if self._failed and time.monotonic() - self._failed[0] < RETRY_SECONDS:
                 raise ClusterError(self._failed[1])
             try:
