@@ -100,19 +100,15 @@ def _still_running(root: Path) -> bool:
 
 def _mark_once(root: Path) -> int:
     count = 0
-    for folder in root.glob("*/r-*"):
-        if folder.is_symlink() or not folder.is_dir():
-            continue
-        with status_lock(folder):
-            status = read_status(folder)
-            if status.get("status") in ACTIVE and not _pid_alive(status):
-                marked = {"status": RunStatus.INTERRUPTED, "pid": None, "updated": time.time()}
-                write_status(folder, **{**status, **marked})
-                count += 1
+    for folder in _job_folders(root):
+        if folder.name.startswith("r-"):  # a run (p-*: only a shipped prior's check)
+            with status_lock(folder):
+                status = read_status(folder)
+                if status.get("status") in ACTIVE and not _pid_alive(status):
+                    marked = {"status": RunStatus.INTERRUPTED, "pid": None, "updated": time.time()}
+                    write_status(folder, **{**status, **marked})
+                    count += 1
         count += _mark_check_interrupted(folder)
-    for folder in root.glob("*/p-*"):  # checks of shipped priors
-        if not folder.is_symlink() and folder.is_dir():
-            count += _mark_check_interrupted(folder)
     return count
 
 
