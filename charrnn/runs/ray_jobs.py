@@ -30,7 +30,6 @@ from charrnn.runs.jobs import Job, JobRunner
 from charrnn.runs.ray_runner import (
     BUSY,
     CALL_SECONDS,
-    INIT_SECONDS,
     NAMESPACE,
     START_SECONDS,
     ClusterError,
@@ -204,7 +203,7 @@ _joining = threading.Lock()
 _join: dict = {"thread": None, "error": None}  # this process's one ray.init under way
 
 
-def _init_ray(address: str, seconds: float = INIT_SECONDS) -> None:
+def _init_ray(address: str, seconds: float) -> None:
     """Join the cluster at ``address``, waiting ``seconds`` at most; ClusterError if not.
 
     ray.init runs in a thread of its own: at an address that takes connections but is no

@@ -59,7 +59,9 @@ class ClusterError(UserError):
     its coordinator lost for good): pages show the message; the rest of the app works.
     ``reached``: whether the request may have reached the coordinator."""
 
-    reached = False
+    def __init__(self, message: str, reached: bool = False):
+        super().__init__(message)
+        self.reached = reached
 
 
 def unreachable(address: str) -> str:
@@ -196,22 +198,17 @@ class RayJobRunner:
             with connection:
                 connection.send((method, arguments))
                 if not connection.poll(self.wait_seconds):
-                    failure = ClusterError(BUSY)
-                    failure.reached = True
-                    raise failure
+                    raise ClusterError(BUSY, reached=True)
                 kind, value, reached, lost = connection.recv()
         except (OSError, EOFError) as error:  # it ended mid-call: its cluster was lost
             logger.warning("The link to the Ray cluster ended during %s: %s", method, error)
             self._gone(process, unreachable(self.address))
-            failure = ClusterError(unreachable(self.address))
-            failure.reached = True  # it may have got there
-            raise failure from error
+            # reached: the call may have got to the coordinator before the link ended
+            raise ClusterError(unreachable(self.address), reached=True) from error
         if lost:  # the link found its cluster gone, and ends
             self._gone(process, value if kind == "error" else unreachable(self.address))
         if kind == "error":
-            failure = ClusterError(value)
-            failure.reached = reached
-            raise failure
+            raise ClusterError(value, reached)
         return value
 
     # ----- what pages call (as JobRunner) -----------------------------------------------
